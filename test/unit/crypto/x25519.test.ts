@@ -14,9 +14,9 @@ function scalarMult(x: X25519Backend, k: Uint8Array, u: Uint8Array): Uint8Array 
 }
 
 function iterate(x: X25519Backend, n: number): string {
-  let k = new Uint8Array(32);
+  let k: Uint8Array = new Uint8Array(32);
   k[0] = 9;
-  let u = Uint8Array.from(k);
+  let u: Uint8Array = Uint8Array.from(k);
   for (let i = 0; i < n; i++) {
     const r = scalarMult(x, k, u);
     if (r === null) throw new Error('unexpected zero');
