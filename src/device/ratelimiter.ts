@@ -20,6 +20,8 @@ const PACKET_COST = 1000 / PACKETS_PER_SECOND;
 const TOKEN_MAX = PACKET_COST * PACKETS_BURSTABLE;
 /** Entries unused for longer than this are removed (kernel: > 1 s). */
 export const RATELIMITER_IDLE_EXPIRY = 1000;
+/** Default table capacity (kernel: 8 × 8192 buckets on hosts with > 1 GiB RAM). */
+export const RATELIMITER_DEFAULT_CAPACITY = 65_536;
 /** How often the sweep runs. */
 const SWEEP_INTERVAL = 1000;
 
@@ -42,9 +44,10 @@ export class RateLimiter {
 
   /**
    * @param capacity maximum number of tracked sources (kernel: 8 × table size).
-   * @param random seeds the bucket hash so sources cannot be chosen to collide.
+   * @param random seeds the bucket hash so sources cannot be chosen to collide
+   *   (a fixed seed is used without it; pass the device's RandomSource).
    */
-  constructor(capacity: number, random?: RandomSource) {
+  constructor(capacity: number = RATELIMITER_DEFAULT_CAPACITY, random?: RandomSource) {
     if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError(`invalid capacity: ${capacity}`);
     this.capacity = capacity;
     let nb = 16;

@@ -166,3 +166,12 @@ describe('RateLimiter (B10)', () => {
     }
   });
 });
+
+describe('RateLimiter defaults', () => {
+  it('defaults to the kernel-sized capacity and rejects a bad one', async () => {
+    const m = await import('../../../src/device/ratelimiter.js');
+    expect(new RateLimiter().capacity).toBe(m.RATELIMITER_DEFAULT_CAPACITY);
+    expect(m.RATELIMITER_DEFAULT_CAPACITY).toBe(65_536);
+    expect(() => new RateLimiter(0)).toThrow(RangeError);
+  });
+});
