@@ -1,6 +1,12 @@
-#include <node_api.h>
+/* Module entry: registers the TUN, UDP, netlink and AEAD functions (one file per concept). */
+#include "common.h"
 
-/* Placeholder module init; TUN, UDP and batch AEAD are registered here. */
-static napi_value Init(napi_env env, napi_value exports) { return exports; }
+static napi_value Init(napi_env env, napi_value exports) {
+  tsg_init_tun(env, exports);
+  tsg_init_udp(env, exports);
+  tsg_init_netlink(env, exports);
+  tsg_init_aead(env, exports);
+  return exports;
+}
 
 NAPI_MODULE(NODE_GYP_MODULE_NAME, Init)

@@ -1,0 +1,434 @@
+/*
+ * Linux TUN device: open (IFF_TUN|IFF_NO_PI, non-blocking), adopt an inherited fd,
+ * interface ioctls (MTU, txqueuelen, flags), batched reads driven by uv_poll into
+ * JS-owned buffers and batched writes.
+ */
+#include "common.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/if.h>
+#include <linux/if_ether.h>
+#include <linux/if_tun.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#define PI_LEN 4
+
+typedef struct {
+  int fd;
+  int pi; /* the fd carries the 4-byte packet-information header */
+  int closed;
+  int finalized;
+  int poll_open; /* uv handle not yet closed */
+  int polling;
+  napi_env env;
+  uv_poll_t poll;
+  napi_async_context actx;
+  napi_ref cb, data_ref, offs_ref, lens_ref;
+  uint8_t *data;
+  uint32_t *offs, *lens;
+  uint32_t capacity, slot_size, headroom, max_packet;
+} tun_dev;
+
+static void tun_maybe_free(tun_dev *t) {
+  if (t->finalized && !t->poll_open) free(t);
+}
+
+static void on_poll_closed(uv_handle_t *h) {
+  tun_dev *t = h->data;
+  t->poll_open = 0;
+  tun_maybe_free(t);
+}
+
+static void del_ref(napi_env env, napi_ref *r) {
+  if (*r) {
+    napi_delete_reference(env, *r);
+    *r = NULL;
+  }
+}
+
+static void tun_release_js(tun_dev *t) {
+  del_ref(t->env, &t->cb);
+  del_ref(t->env, &t->data_ref);
+  del_ref(t->env, &t->offs_ref);
+  del_ref(t->env, &t->lens_ref);
+}
+
+static void tun_do_close(tun_dev *t) {
+  if (t->closed) return;
+  t->closed = 1;
+  if (t->polling) {
+    uv_poll_stop(&t->poll);
+    t->polling = 0;
+  }
+  if (t->poll_open) uv_close((uv_handle_t *)&t->poll, on_poll_closed);
+  if (t->fd >= 0) close(t->fd);
+  t->fd = -1;
+}
+
+static void tun_finalize(napi_env env, void *data, void *hint) {
+  tun_dev *t = data;
+  tun_do_close(t);
+  tun_release_js(t);
+  /* Destroyed only here: close() may run inside a callback that uses the context. */
+  if (t->actx) napi_async_destroy(env, t->actx);
+  t->actx = NULL;
+  t->finalized = 1;
+  tun_maybe_free(t);
+}
+
+static int ctl_socket(void) { return socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0); }
+
+/* Interface ioctl by name on a throwaway socket; returns 0 or errno. */
+static int if_ioctl(const char *name, unsigned long req, struct ifreq *ifr) {
+  int s = ctl_socket();
+  if (s < 0) return errno;
+  memcpy(ifr->ifr_name, name, strnlen(name, IFNAMSIZ - 1));
+  int r = ioctl(s, req, ifr);
+  int err = r < 0 ? errno : 0;
+  close(s);
+  return err;
+}
+
+static int get_name_arg(napi_env env, napi_value v, char name[IFNAMSIZ]) {
+  size_t len = 0;
+  char buf[64];
+  if (napi_get_value_string_utf8(env, v, buf, sizeof buf, &len) != napi_ok) {
+    tsg_throw_type(env, "interface name must be a string");
+    return 0;
+  }
+  if (len == 0 || len >= IFNAMSIZ) {
+    tsg_throw_range(env, "interface name must be 1..15 bytes");
+    return 0;
+  }
+  memset(name, 0, IFNAMSIZ);
+  memcpy(name, buf, len);
+  return 1;
+}
+
+static void set_prop_int(napi_env env, napi_value o, const char *k, int32_t v) {
+  napi_set_named_property(env, o, k, tsg_int(env, v));
+}
+
+/* Common tail of open/fromFd: query name and flags, ifindex, wrap the handle. */
+static napi_value tun_describe(napi_env env, int fd, int tune) {
+  struct ifreq ifr;
+  memset(&ifr, 0, sizeof ifr);
+  if (ioctl(fd, TUNGETIFF, &ifr) < 0) {
+    int err = errno;
+    close(fd);
+    tsg_throw_errno(env, "TUNGETIFF", err);
+    return NULL;
+  }
+  if ((ifr.ifr_flags & IFF_TUN) == 0 || (ifr.ifr_flags & IFF_VNET_HDR)) {
+    close(fd);
+    tsg_throw_errno(env, "TUN fd must be IFF_TUN without IFF_VNET_HDR", EINVAL);
+    return NULL;
+  }
+  char name[IFNAMSIZ];
+  memcpy(name, ifr.ifr_name, IFNAMSIZ);
+  name[IFNAMSIZ - 1] = 0;
+  int pi = (ifr.ifr_flags & IFF_NO_PI) == 0;
+
+  struct ifreq q;
+  memset(&q, 0, sizeof q);
+  int ifindex = if_ioctl(name, SIOCGIFINDEX, &q) == 0 ? q.ifr_ifindex : 0;
+
+  if (tune) {
+    /* The default 500 causes heavy TCP retransmits under load (datapath.md). */
+    memset(&q, 0, sizeof q);
+    q.ifr_qlen = 4096;
+    if_ioctl(name, SIOCSIFTXQLEN, &q);
+    /* No kernel-generated IPv6 link-local address, as the kernel module does; IPv6 may be off. */
+    char path[96];
+    snprintf(path, sizeof path, "/proc/sys/net/ipv6/conf/%s/addr_gen_mode", name);
+    int pf = open(path, O_WRONLY | O_CLOEXEC);
+    if (pf >= 0) {
+      if (write(pf, "1\n", 2) < 0) { /* ignored */
+      }
+      close(pf);
+    }
+  }
+
+  tun_dev *t = calloc(1, sizeof *t);
+  if (!t) {
+    close(fd);
+    tsg_throw_errno(env, "calloc", ENOMEM);
+    return NULL;
+  }
+  t->fd = fd;
+  t->pi = pi;
+  t->env = env;
+  napi_value ext, obj, s;
+  if (napi_create_external(env, t, tun_finalize, NULL, &ext) != napi_ok) {
+    close(fd);
+    free(t);
+    tsg_throw_last(env, "napi_create_external");
+    return NULL;
+  }
+  napi_create_object(env, &obj);
+  napi_set_named_property(env, obj, "handle", ext);
+  set_prop_int(env, obj, "fd", fd);
+  set_prop_int(env, obj, "ifindex", ifindex);
+  napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &s);
+  napi_set_named_property(env, obj, "name", s);
+  napi_value b;
+  napi_get_boolean(env, pi, &b);
+  napi_set_named_property(env, obj, "pi", b);
+  return obj;
+}
+
+/* tunOpen(name): { handle, fd, name, ifindex, pi } */
+static napi_value tun_open(napi_env env, napi_callback_info info) {
+  TSG_ARGS(env, info, 1);
+  char name[IFNAMSIZ];
+  if (!get_name_arg(env, argv[0], name)) return NULL;
+  int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+  if (fd < 0) {
+    tsg_throw_errno(env, "open /dev/net/tun", errno);
+    return NULL;
+  }
+  struct ifreq ifr;
+  memset(&ifr, 0, sizeof ifr);
+  memcpy(ifr.ifr_name, name, IFNAMSIZ);
+  ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
+  if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
+    int err = errno;
+    close(fd);
+    char what[64];
+    snprintf(what, sizeof what, "TUNSETIFF %s", name);
+    tsg_throw_errno(env, what, err);
+    return NULL;
+  }
+  int fl = fcntl(fd, F_GETFL);
+  if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0) {
+    int err = errno;
+    close(fd);
+    tsg_throw_errno(env, "fcntl O_NONBLOCK", err);
+    return NULL;
+  }
+  return tun_describe(env, fd, 1);
+}
+
+/* tunFromFd(fd): adopts an already configured TUN fd (WG_TUN_FD); takes ownership. */
+static napi_value tun_from_fd(napi_env env, napi_callback_info info) {
+  TSG_ARGS(env, info, 1);
+  int32_t fd;
+  if (!tsg_get_i32(env, argv[0], &fd)) return NULL;
+  int fl = fcntl(fd, F_GETFL);
+  if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0) {
+    tsg_throw_errno(env, "fcntl on TUN fd", errno);
+    return NULL;
+  }
+  fcntl(fd, F_SETFD, FD_CLOEXEC);
+  return tun_describe(env, fd, 0);
+}
+
+/* ifSetMtu(name, mtu) */
+static napi_value if_set_mtu(napi_env env, napi_callback_info info) {
+  TSG_ARGS(env, info, 2);
+  char name[IFNAMSIZ];
+  int32_t mtu;
+  if (!get_name_arg(env, argv[0], name) || !tsg_get_i32(env, argv[1], &mtu)) return NULL;
+  struct ifreq ifr;
+  memset(&ifr, 0, sizeof ifr);
+  ifr.ifr_mtu = mtu;
+  int err = if_ioctl(name, SIOCSIFMTU, &ifr);
+  if (err) {
+    tsg_throw_errno(env, "SIOCSIFMTU", err);
+    return NULL;
+  }
+  return tsg_undefined(env);
+}
+
+/* ifGetMtu(name): number; ifGetFlags(name): number (IFF_*); ifGetTxqlen(name): number */
+static napi_value if_get(napi_env env, napi_callback_info info, unsigned long req, const char *what) {
+  TSG_ARGS(env, info, 1);
+  char name[IFNAMSIZ];
+  if (!get_name_arg(env, argv[0], name)) return NULL;
+  struct ifreq ifr;
+  memset(&ifr, 0, sizeof ifr);
+  int err = if_ioctl(name, req, &ifr);
+  if (err) {
+    tsg_throw_errno(env, what, err);
+    return NULL;
+  }
+  if (req == SIOCGIFMTU) return tsg_int(env, ifr.ifr_mtu);
+  if (req == SIOCGIFTXQLEN) return tsg_int(env, ifr.ifr_qlen);
+  return tsg_int(env, (uint16_t)ifr.ifr_flags);
+}
+static napi_value if_get_mtu(napi_env env, napi_callback_info info) { return if_get(env, info, SIOCGIFMTU, "SIOCGIFMTU"); }
+static napi_value if_get_flags(napi_env env, napi_callback_info info) { return if_get(env, info, SIOCGIFFLAGS, "SIOCGIFFLAGS"); }
+static napi_value if_get_txqlen(napi_env env, napi_callback_info info) { return if_get(env, info, SIOCGIFTXQLEN, "SIOCGIFTXQLEN"); }
+
+static int is_fatal(int err) { return err != EAGAIN && err != EWOULDBLOCK && err != EINTR; }
+
+static void tun_on_readable(uv_poll_t *h, int status, int events) {
+  tun_dev *t = h->data;
+  if (t->closed) return;
+  uint32_t n = 0;
+  int err = status < 0 ? EIO : 0;
+  uint32_t extra = t->pi ? PI_LEN : 0;
+  for (uint32_t i = 0; !err && i < t->capacity;) {
+    uint32_t off = i * t->slot_size + t->headroom;
+    ssize_t r = read(t->fd, t->data + off - extra, t->max_packet + extra);
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      if (is_fatal(errno)) err = errno;
+      break;
+    }
+    if ((size_t)r <= extra) continue; /* empty packet */
+    t->offs[n] = off;
+    t->lens[n] = (uint32_t)r - extra;
+    n++;
+    i++;
+  }
+  if (n > 0) {
+    int32_t arg = (int32_t)n;
+    tsg_call_js(t->env, t->actx, t->cb, 1, &arg);
+  }
+  if (err && !t->closed) {
+    if (t->polling) {
+      uv_poll_stop(&t->poll);
+      t->polling = 0;
+    }
+    int32_t arg = -err;
+    tsg_call_js(t->env, t->actx, t->cb, 1, &arg);
+  }
+}
+
+static int make_ref(napi_env env, napi_value v, napi_ref *r) { return napi_create_reference(env, v, 1, r) == napi_ok; }
+
+/*
+ * tunStart(handle, data, offsets, lengths, capacity, slotSize, headroom, maxPacket, cb)
+ * Each wake-up reads up to `capacity` packets into slot i at i*slotSize+headroom and calls
+ * cb(count); a fatal read error stops reading and calls cb(-errno).
+ */
+static napi_value tun_start(napi_env env, napi_callback_info info) {
+  TSG_ARGS(env, info, 9);
+  tun_dev *t = tsg_get_external(env, argv[0]);
+  tsg_array data, offs, lens;
+  uint32_t cap, slot, head, maxp;
+  if (!t || !tsg_get_array(env, argv[1], napi_uint8_array, &data, "data") ||
+      !tsg_get_array(env, argv[2], napi_uint32_array, &offs, "offsets") ||
+      !tsg_get_array(env, argv[3], napi_uint32_array, &lens, "lengths") || !tsg_get_u32(env, argv[4], &cap) ||
+      !tsg_get_u32(env, argv[5], &slot) || !tsg_get_u32(env, argv[6], &head) || !tsg_get_u32(env, argv[7], &maxp))
+    return NULL;
+  if (t->closed) {
+    tsg_throw_errno(env, "TUN closed", EBADF);
+    return NULL;
+  }
+  if (t->cb) {
+    napi_throw_error(env, NULL, "TUN already started");
+    return NULL;
+  }
+  if (cap == 0 || cap > offs.length || cap > lens.length || head < PI_LEN || (uint64_t)head + maxp > slot ||
+      (uint64_t)cap * slot > data.length) {
+    tsg_throw_range(env, "TUN batch geometry does not fit the buffers");
+    return NULL;
+  }
+  napi_value name;
+  napi_create_string_utf8(env, "tsguard:tun", NAPI_AUTO_LENGTH, &name);
+  if (napi_async_init(env, NULL, name, &t->actx) != napi_ok || !make_ref(env, argv[8], &t->cb) ||
+      !make_ref(env, argv[1], &t->data_ref) || !make_ref(env, argv[2], &t->offs_ref) ||
+      !make_ref(env, argv[3], &t->lens_ref)) {
+    tun_release_js(t);
+    tsg_throw_last(env, "tunStart");
+    return NULL;
+  }
+  /* Backing stores of non-resizable ArrayBuffers do not move; the refs keep them alive. */
+  t->data = data.data;
+  t->offs = offs.data;
+  t->lens = lens.data;
+  t->capacity = cap;
+  t->slot_size = slot;
+  t->headroom = head;
+  t->max_packet = maxp;
+  int r = uv_poll_init(tsg_loop(env), &t->poll, t->fd);
+  if (r < 0) {
+    tun_release_js(t);
+    tsg_throw_errno(env, "uv_poll_init", -r);
+    return NULL;
+  }
+  t->poll.data = t;
+  t->poll_open = 1;
+  r = uv_poll_start(&t->poll, UV_READABLE, tun_on_readable);
+  if (r < 0) {
+    tsg_throw_errno(env, "uv_poll_start", -r);
+    return NULL;
+  }
+  t->polling = 1;
+  return tsg_undefined(env);
+}
+
+/*
+ * tunWrite(handle, data, offsets, lengths, count): packets written (≥ 0), or -errno when the
+ * device failed (EBADFD after deletion, EIO). Packets the kernel refuses are dropped.
+ */
+static napi_value tun_write(napi_env env, napi_callback_info info) {
+  TSG_ARGS(env, info, 5);
+  tun_dev *t = tsg_get_external(env, argv[0]);
+  tsg_array data, offs, lens;
+  uint32_t count;
+  if (!t || !tsg_get_array(env, argv[1], napi_uint8_array, &data, "data") ||
+      !tsg_get_array(env, argv[2], napi_uint32_array, &offs, "offsets") ||
+      !tsg_get_array(env, argv[3], napi_uint32_array, &lens, "lengths") || !tsg_get_u32(env, argv[4], &count))
+    return NULL;
+  if (t->closed) return tsg_int(env, -EBADF);
+  if (count > offs.length || count > lens.length) {
+    tsg_throw_range(env, "count exceeds the batch");
+    return NULL;
+  }
+  const uint32_t *o = offs.data, *l = lens.data;
+  uint8_t *d = data.data;
+  int written = 0;
+  for (uint32_t i = 0; i < count; i++) {
+    if ((uint64_t)o[i] + l[i] > data.length || l[i] == 0) continue;
+    ssize_t r;
+    if (t->pi) {
+      /* flags 0, then the EtherType from the IP version nibble. */
+      uint16_t proto = (d[o[i]] >> 4) == 6 ? ETH_P_IPV6 : ETH_P_IP;
+      uint8_t hdr[PI_LEN] = {0, 0, (uint8_t)(proto >> 8), (uint8_t)proto};
+      struct iovec iov[2] = {{hdr, PI_LEN}, {d + o[i], l[i]}};
+      do r = writev(t->fd, iov, 2);
+      while (r < 0 && errno == EINTR);
+    } else {
+      do r = write(t->fd, d + o[i], l[i]);
+      while (r < 0 && errno == EINTR);
+    }
+    if (r >= 0) {
+      written++;
+    } else if (errno == EBADFD || errno == EBADF || errno == EIO) {
+      return tsg_int(env, -errno);
+    } /* else EAGAIN, ENOBUFS, EINVAL (malformed): drop */
+  }
+  return tsg_int(env, written);
+}
+
+/* tunClose(handle): stops reading and closes the fd (idempotent). */
+static napi_value tun_close(napi_env env, napi_callback_info info) {
+  TSG_ARGS(env, info, 1);
+  tun_dev *t = tsg_get_external(env, argv[0]);
+  if (!t) return NULL;
+  tun_do_close(t);
+  tun_release_js(t);
+  return tsg_undefined(env);
+}
+
+napi_value tsg_init_tun(napi_env env, napi_value exports) {
+  tsg_set_fn(env, exports, "tunOpen", tun_open);
+  tsg_set_fn(env, exports, "tunFromFd", tun_from_fd);
+  tsg_set_fn(env, exports, "tunStart", tun_start);
+  tsg_set_fn(env, exports, "tunWrite", tun_write);
+  tsg_set_fn(env, exports, "tunClose", tun_close);
+  tsg_set_fn(env, exports, "ifSetMtu", if_set_mtu);
+  tsg_set_fn(env, exports, "ifGetMtu", if_get_mtu);
+  tsg_set_fn(env, exports, "ifGetFlags", if_get_flags);
+  tsg_set_fn(env, exports, "ifGetTxqlen", if_get_txqlen);
+  return exports;
+}

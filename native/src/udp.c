@@ -1,0 +1,626 @@
+/*
+ * UDP over IPv4 and IPv6 on one port: a pair of non-blocking sockets (IPV6_V6ONLY), batch
+ * receive with recvmmsg into JS-owned buffers (uv_poll per socket), batch send with
+ * sendmmsg, SO_MARK, 7 MiB buffers, and sticky source addresses via IP(V6)_PKTINFO.
+ * Endpoint records follow src/io/endpoint.ts (48 bytes).
+ */
+#include "common.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define EP_SIZE 48
+#define EP_FAMILY 0
+#define EP_FLAGS 1
+#define EP_PORT 2
+#define EP_SCOPE 4
+#define EP_ADDR 8
+#define EP_LOCAL 24
+#define EP_IFINDEX 40
+#define EP_FLAG_LOCAL 1
+
+/* Per-packet send status bits (udpSend's status array). */
+#define ST_DROPPED 1
+#define ST_SOURCE_CLEARED 2
+
+#define SOCK_BUF (7 << 20)
+#define CTL_LEN 64
+#define BIND_TRIES 100
+
+typedef union {
+  char buf[CTL_LEN];
+  struct cmsghdr align;
+} ctl_buf;
+
+typedef struct udp_bind udp_bind;
+
+typedef struct {
+  uv_poll_t h;
+  udp_bind *b;
+  int fd;
+} udp_poll;
+
+struct udp_bind {
+  int fd[2]; /* [0] IPv4, [1] IPv6; -1 when absent */
+  udp_poll *poll[2];
+  uint16_t port;
+  uint32_t mark;
+  int started, closed, finalized, open_polls;
+  napi_env env;
+  napi_async_context actx;
+  napi_ref cb, data_ref, offs_ref, lens_ref, eps_ref;
+  uint8_t *data, *eps;
+  uint32_t *offs, *lens;
+  uint32_t capacity, slot_size, headroom, max_packet;
+  /* receive scratch, sized to capacity at start */
+  struct mmsghdr *rmsg;
+  struct iovec *riov;
+  struct sockaddr_in6 *raddr; /* large enough for both families */
+  ctl_buf *rctl;
+  /* send scratch, grown on demand */
+  uint32_t scap;
+  struct mmsghdr *smsg;
+  struct iovec *siov;
+  struct sockaddr_in6 *saddr;
+  ctl_buf *sctl;
+  uint32_t *sidx;
+};
+
+static void udp_maybe_free(udp_bind *b) {
+  if (!b->finalized || b->open_polls) return;
+  free(b->rmsg);
+  free(b->riov);
+  free(b->raddr);
+  free(b->rctl);
+  free(b->smsg);
+  free(b->siov);
+  free(b->saddr);
+  free(b->sctl);
+  free(b->sidx);
+  free(b);
+}
+
+static void on_poll_closed(uv_handle_t *h) {
+  udp_poll *p = h->data;
+  udp_bind *b = p->b;
+  free(p);
+  b->open_polls--;
+  udp_maybe_free(b);
+}
+
+static void stop_poll(udp_bind *b, int k) {
+  if (!b->poll[k]) return;
+  uv_poll_stop(&b->poll[k]->h);
+  uv_close((uv_handle_t *)&b->poll[k]->h, on_poll_closed);
+  b->poll[k] = NULL;
+}
+
+static void close_sockets(udp_bind *b) {
+  for (int k = 0; k < 2; k++) {
+    stop_poll(b, k);
+    if (b->fd[k] >= 0) close(b->fd[k]);
+    b->fd[k] = -1;
+  }
+  b->port = 0;
+}
+
+static void del_ref(napi_env env, napi_ref *r) {
+  if (*r) napi_delete_reference(env, *r);
+  *r = NULL;
+}
+
+static void udp_do_close(udp_bind *b) {
+  if (b->closed) return;
+  b->closed = 1;
+  close_sockets(b);
+  del_ref(b->env, &b->cb);
+  del_ref(b->env, &b->data_ref);
+  del_ref(b->env, &b->offs_ref);
+  del_ref(b->env, &b->lens_ref);
+  del_ref(b->env, &b->eps_ref);
+}
+
+static void udp_finalize(napi_env env, void *data, void *hint) {
+  udp_bind *b = data;
+  udp_do_close(b);
+  if (b->actx) napi_async_destroy(env, b->actx);
+  b->actx = NULL;
+  b->finalized = 1;
+  udp_maybe_free(b);
+}
+
+static void set_buffer(int fd, int force_opt, int opt) {
+  int v = SOCK_BUF;
+  if (setsockopt(fd, SOL_SOCKET, force_opt, &v, sizeof v) < 0) setsockopt(fd, SOL_SOCKET, opt, &v, sizeof v);
+}
+
+/* Opens and binds one socket; returns 0 or errno. *port_io: requested in, bound out. */
+static int open_socket(int family, uint16_t *port_io, uint32_t mark, int *out) {
+  int fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return errno;
+  int one = 1;
+  int err = 0;
+  if (family == AF_INET6) {
+    if (setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one) < 0 ||
+        setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof one) < 0)
+      err = errno;
+  } else if (setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof one) < 0) {
+    err = errno;
+  }
+  set_buffer(fd, SO_RCVBUFFORCE, SO_RCVBUF);
+  set_buffer(fd, SO_SNDBUFFORCE, SO_SNDBUF);
+  if (!err && mark && setsockopt(fd, SOL_SOCKET, SO_MARK, &mark, sizeof mark) < 0) err = errno;
+  struct sockaddr_in6 sa;
+  socklen_t sl;
+  memset(&sa, 0, sizeof sa);
+  if (family == AF_INET6) {
+    sa.sin6_family = AF_INET6;
+    sa.sin6_port = htons(*port_io);
+    sa.sin6_addr = in6addr_any;
+    sl = sizeof(struct sockaddr_in6);
+  } else {
+    struct sockaddr_in *s4 = (struct sockaddr_in *)&sa;
+    s4->sin_family = AF_INET;
+    s4->sin_port = htons(*port_io);
+    s4->sin_addr.s_addr = htonl(INADDR_ANY);
+    sl = sizeof(struct sockaddr_in);
+  }
+  if (!err && bind(fd, (struct sockaddr *)&sa, sl) < 0) err = errno;
+  if (!err && getsockname(fd, (struct sockaddr *)&sa, &sl) < 0) err = errno;
+  if (err) {
+    close(fd);
+    return err;
+  }
+  *port_io = ntohs(family == AF_INET6 ? sa.sin6_port : ((struct sockaddr_in *)&sa)->sin_port);
+  *out = fd;
+  return 0;
+}
+
+/*
+ * Binds an IPv4+IPv6 pair on one port. Port 0: the v4 socket picks, v6 follows; retried
+ * when that port is taken for v6. IPv6 failures other than EADDRINUSE leave v4 alone.
+ */
+static int bind_pair(uint16_t port, uint32_t mark, int fds[2], uint16_t *bound) {
+  for (int attempt = 0; attempt < BIND_TRIES; attempt++) {
+    uint16_t p = port;
+    int fd4 = -1, fd6 = -1;
+    int err = open_socket(AF_INET, &p, mark, &fd4);
+    if (err) return err;
+    err = open_socket(AF_INET6, &p, mark, &fd6);
+    if (err == EADDRINUSE) {
+      close(fd4);
+      if (port != 0) return EADDRINUSE;
+      continue;
+    }
+    if (err) fd6 = -1; /* IPv6 unavailable: continue with IPv4 only */
+    fds[0] = fd4;
+    fds[1] = fd6;
+    *bound = p;
+    return 0;
+  }
+  return EADDRINUSE;
+}
+
+static void write_le32(uint8_t *p, uint32_t v) {
+  for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static uint32_t read_le32(const uint8_t *p) {
+  return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
+}
+
+/* Fills a 48-byte endpoint record from a received datagram's source and pktinfo. */
+static void fill_record(uint8_t *rec, const struct sockaddr_in6 *from, struct msghdr *mh) {
+  memset(rec, 0, EP_SIZE);
+  if (from->sin6_family == AF_INET) {
+    const struct sockaddr_in *s4 = (const struct sockaddr_in *)from;
+    rec[EP_FAMILY] = 4;
+    memcpy(rec + EP_PORT, &s4->sin_port, 2);
+    memcpy(rec + EP_ADDR, &s4->sin_addr, 4);
+  } else {
+    rec[EP_FAMILY] = 6;
+    memcpy(rec + EP_PORT, &from->sin6_port, 2);
+    write_le32(rec + EP_SCOPE, from->sin6_scope_id);
+    memcpy(rec + EP_ADDR, &from->sin6_addr, 16);
+  }
+  for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c)) {
+    if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
+      struct in_pktinfo pi;
+      memcpy(&pi, CMSG_DATA(c), sizeof pi);
+      memcpy(rec + EP_LOCAL, &pi.ipi_spec_dst, 4);
+      write_le32(rec + EP_IFINDEX, (uint32_t)pi.ipi_ifindex);
+      rec[EP_FLAGS] |= EP_FLAG_LOCAL;
+    } else if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO) {
+      struct in6_pktinfo pi;
+      memcpy(&pi, CMSG_DATA(c), sizeof pi);
+      memcpy(rec + EP_LOCAL, &pi.ipi6_addr, 16);
+      write_le32(rec + EP_IFINDEX, (uint32_t)pi.ipi6_ifindex);
+      rec[EP_FLAGS] |= EP_FLAG_LOCAL;
+    }
+  }
+}
+
+static void udp_on_readable(uv_poll_t *h, int status, int events) {
+  udp_poll *p = h->data;
+  udp_bind *b = p->b;
+  if (b->closed || status < 0) return;
+  for (uint32_t j = 0; j < b->capacity; j++) {
+    b->rmsg[j].msg_hdr.msg_namelen = sizeof(struct sockaddr_in6);
+    b->rmsg[j].msg_hdr.msg_controllen = CTL_LEN;
+    b->rmsg[j].msg_hdr.msg_flags = 0;
+  }
+  int r;
+  do r = recvmmsg(p->fd, b->rmsg, b->capacity, MSG_DONTWAIT, NULL);
+  while (r < 0 && errno == EINTR);
+  if (r <= 0) return; /* EAGAIN or a transient error: nothing to deliver */
+  uint32_t n = 0;
+  for (int j = 0; j < r; j++) {
+    struct msghdr *mh = &b->rmsg[j].msg_hdr;
+    if (mh->msg_flags & MSG_TRUNC) continue; /* larger than a slot: drop */
+    b->offs[n] = j * b->slot_size + b->headroom;
+    b->lens[n] = b->rmsg[j].msg_len;
+    fill_record(b->eps + (size_t)n * EP_SIZE, &b->raddr[j], mh);
+    n++;
+  }
+  if (n > 0) {
+    int32_t arg = (int32_t)n;
+    tsg_call_js(b->env, b->actx, b->cb, 1, &arg);
+  }
+}
+
+static int start_polls(napi_env env, udp_bind *b) {
+  for (int k = 0; k < 2; k++) {
+    if (b->fd[k] < 0 || b->poll[k]) continue;
+    udp_poll *p = calloc(1, sizeof *p);
+    if (!p) return ENOMEM;
+    int r = uv_poll_init(tsg_loop(env), &p->h, b->fd[k]);
+    if (r < 0) {
+      free(p);
+      return -r;
+    }
+    p->h.data = p;
+    p->b = b;
+    p->fd = b->fd[k];
+    b->poll[k] = p;
+    b->open_polls++;
+    r = uv_poll_start(&p->h, UV_READABLE, udp_on_readable);
+    if (r < 0) return -r;
+  }
+  return 0;
+}
+
+/* udpCreate(): handle (unbound). */
+static napi_value udp_create(napi_env env, napi_callback_info info) {
+  udp_bind *b = calloc(1, sizeof *b);
+  if (!b) {
+    tsg_throw_errno(env, "calloc", ENOMEM);
+    return NULL;
+  }
+  b->fd[0] = b->fd[1] = -1;
+  b->env = env;
+  napi_value ext, name;
+  napi_create_external(env, b, udp_finalize, NULL, &ext);
+  napi_create_string_utf8(env, "tsguard:udp", NAPI_AUTO_LENGTH, &name);
+  napi_async_init(env, NULL, name, &b->actx);
+  return ext;
+}
+
+static udp_bind *get_open(napi_env env, napi_value v) {
+  udp_bind *b = tsg_get_external(env, v);
+  if (b && b->closed) {
+    tsg_throw_errno(env, "UDP bind closed", EBADF);
+    return NULL;
+  }
+  return b;
+}
+
+/*
+ * udpBind(handle, port): bound port. The new pair is bound before the old one closes; on
+ * failure the old pair stays and an Error with .errno (98 when the port is taken) is thrown.
+ */
+static napi_value udp_bind_fn(napi_env env, napi_callback_info info) {
+  TSG_ARGS(env, info, 2);
+  udp_bind *b = get_open(env, argv[0]);
+  uint32_t port;
+  if (!b || !tsg_get_u32(env, argv[1], &port)) return NULL;
+  if (port > 65535) {
+    tsg_throw_range(env, "port out of range");
+    return NULL;
+  }
+  if (port != 0 && port == b->port) return tsg_int(env, (int32_t)port);
+  int fds[2];
+  uint16_t bound;
+  int err = bind_pair((uint16_t)port, b->mark, fds, &bound);
+  if (err) {
+    tsg_throw_errno(env, "bind", err);
+    return NULL;
+  }
+  close_sockets(b);
+  b->fd[0] = fds[0];
+  b->fd[1] = fds[1];
+  b->port = bound;
+  if (b->started) {
+    err = start_polls(env, b);
+    if (err) {
+      tsg_throw_errno(env, "uv_poll_start", err);
+      return NULL;
+    }
+  }
+  return tsg_int(env, bound);
+}
+
+/* udpFamilies(handle): bit 0 = IPv4 socket open, bit 1 = IPv6 socket open. */
+static napi_value udp_families(napi_env env, napi_callback_info info) {
+  TSG_ARGS(env, info, 1);
+  udp_bind *b = tsg_get_external(env, argv[0]);
+  if (!b) return NULL;
+  return tsg_int(env, (b->fd[0] >= 0 ? 1 : 0) | (b->fd[1] >= 0 ? 2 : 0));
+}
+
+/* udpSetMark(handle, mark): SO_MARK on both sockets (0 clears); kept for later rebinds. */
+static napi_value udp_set_mark(napi_env env, napi_callback_info info) {
+  TSG_ARGS(env, info, 2);
+  udp_bind *b = get_open(env, argv[0]);
+  uint32_t mark;
+  if (!b || !tsg_get_u32(env, argv[1], &mark)) return NULL;
+  for (int k = 0; k < 2; k++) {
+    if (b->fd[k] >= 0 && setsockopt(b->fd[k], SOL_SOCKET, SO_MARK, &mark, sizeof mark) < 0) {
+      tsg_throw_errno(env, "setsockopt SO_MARK", errno);
+      return NULL;
+    }
+  }
+  b->mark = mark;
+  return tsg_undefined(env);
+}
+
+/* udpGetMark(handle, family 4|6): SO_MARK read back from that socket, -1 when absent. */
+static napi_value udp_get_mark(napi_env env, napi_callback_info info) {
+  TSG_ARGS(env, info, 2);
+  udp_bind *b = tsg_get_external(env, argv[0]);
+  int32_t fam;
+  if (!b || !tsg_get_i32(env, argv[1], &fam)) return NULL;
+  int fd = b->fd[fam == 6 ? 1 : 0];
+  uint32_t mark = 0;
+  socklen_t sl = sizeof mark;
+  if (fd < 0) return tsg_int(env, -1);
+  if (getsockopt(fd, SOL_SOCKET, SO_MARK, &mark, &sl) < 0) {
+    tsg_throw_errno(env, "getsockopt SO_MARK", errno);
+    return NULL;
+  }
+  return tsg_int(env, (int32_t)mark);
+}
+
+/*
+ * udpStart(handle, data, offsets, lengths, endpoints, capacity, slotSize, headroom, maxPacket, cb)
+ * Each wake-up of either socket receives up to `capacity` datagrams (slot j at
+ * j*slotSize+headroom) and calls cb(count) with offsets/lengths/endpoints filled.
+ */
+static napi_value udp_start(napi_env env, napi_callback_info info) {
+  TSG_ARGS(env, info, 10);
+  udp_bind *b = get_open(env, argv[0]);
+  tsg_array data, offs, lens, eps;
+  uint32_t cap, slot, head, maxp;
+  if (!b || !tsg_get_array(env, argv[1], napi_uint8_array, &data, "data") ||
+      !tsg_get_array(env, argv[2], napi_uint32_array, &offs, "offsets") ||
+      !tsg_get_array(env, argv[3], napi_uint32_array, &lens, "lengths") ||
+      !tsg_get_array(env, argv[4], napi_uint8_array, &eps, "endpoints") || !tsg_get_u32(env, argv[5], &cap) ||
+      !tsg_get_u32(env, argv[6], &slot) || !tsg_get_u32(env, argv[7], &head) || !tsg_get_u32(env, argv[8], &maxp))
+    return NULL;
+  if (b->started) {
+    napi_throw_error(env, NULL, "UDP bind already started");
+    return NULL;
+  }
+  if (cap == 0 || cap > 1024 || cap > offs.length || cap > lens.length || (uint64_t)cap * EP_SIZE > eps.length ||
+      (uint64_t)head + maxp > slot || (uint64_t)cap * slot > data.length) {
+    tsg_throw_range(env, "UDP batch geometry does not fit the buffers");
+    return NULL;
+  }
+  b->rmsg = calloc(cap, sizeof *b->rmsg);
+  b->riov = calloc(cap, sizeof *b->riov);
+  b->raddr = calloc(cap, sizeof *b->raddr);
+  b->rctl = calloc(cap, sizeof *b->rctl);
+  if (!b->rmsg || !b->riov || !b->raddr || !b->rctl) {
+    tsg_throw_errno(env, "calloc", ENOMEM);
+    return NULL;
+  }
+  napi_create_reference(env, argv[9], 1, &b->cb);
+  napi_create_reference(env, argv[1], 1, &b->data_ref);
+  napi_create_reference(env, argv[2], 1, &b->offs_ref);
+  napi_create_reference(env, argv[3], 1, &b->lens_ref);
+  napi_create_reference(env, argv[4], 1, &b->eps_ref);
+  /* Backing stores of non-resizable ArrayBuffers do not move; the refs keep them alive. */
+  b->data = data.data;
+  b->offs = offs.data;
+  b->lens = lens.data;
+  b->eps = eps.data;
+  b->capacity = cap;
+  b->slot_size = slot;
+  b->headroom = head;
+  b->max_packet = maxp;
+  for (uint32_t j = 0; j < cap; j++) {
+    b->riov[j].iov_base = b->data + (size_t)j * slot + head;
+    b->riov[j].iov_len = maxp;
+    struct msghdr *mh = &b->rmsg[j].msg_hdr;
+    mh->msg_name = &b->raddr[j];
+    mh->msg_iov = &b->riov[j];
+    mh->msg_iovlen = 1;
+    mh->msg_control = b->rctl[j].buf;
+  }
+  b->started = 1;
+  int err = start_polls(env, b);
+  if (err) {
+    tsg_throw_errno(env, "uv_poll_start", err);
+    return NULL;
+  }
+  return tsg_undefined(env);
+}
+
+static int grow_send(udp_bind *b, uint32_t n) {
+  if (n <= b->scap) return 1;
+  free(b->smsg);
+  free(b->siov);
+  free(b->saddr);
+  free(b->sctl);
+  free(b->sidx);
+  b->smsg = calloc(n, sizeof *b->smsg);
+  b->siov = calloc(n, sizeof *b->siov);
+  b->saddr = calloc(n, sizeof *b->saddr);
+  b->sctl = calloc(n, sizeof *b->sctl);
+  b->sidx = calloc(n, sizeof *b->sidx);
+  b->scap = (b->smsg && b->siov && b->saddr && b->sctl && b->sidx) ? n : 0;
+  return b->scap != 0;
+}
+
+static int is_link_local6(const uint8_t *a) { return a[0] == 0xfe && (a[1] & 0xc0) == 0x80; }
+
+/* Builds message m for the record: destination, payload and (if flagged) the source cmsg. */
+static void build_msg(udp_bind *b, uint32_t m, const uint8_t *rec, uint8_t *payload, uint32_t len, int with_src) {
+  struct msghdr *mh = &b->smsg[m].msg_hdr;
+  memset(mh, 0, sizeof *mh);
+  struct sockaddr_in6 *sa = &b->saddr[m];
+  memset(sa, 0, sizeof *sa);
+  b->siov[m].iov_base = payload;
+  b->siov[m].iov_len = len;
+  mh->msg_name = sa;
+  mh->msg_iov = &b->siov[m];
+  mh->msg_iovlen = 1;
+  int v4 = rec[EP_FAMILY] == 4;
+  if (v4) {
+    struct sockaddr_in *s4 = (struct sockaddr_in *)sa;
+    s4->sin_family = AF_INET;
+    memcpy(&s4->sin_port, rec + EP_PORT, 2);
+    memcpy(&s4->sin_addr, rec + EP_ADDR, 4);
+    mh->msg_namelen = sizeof *s4;
+  } else {
+    sa->sin6_family = AF_INET6;
+    memcpy(&sa->sin6_port, rec + EP_PORT, 2);
+    memcpy(&sa->sin6_addr, rec + EP_ADDR, 16);
+    sa->sin6_scope_id = read_le32(rec + EP_SCOPE);
+    mh->msg_namelen = sizeof *sa;
+  }
+  if (!with_src || !(rec[EP_FLAGS] & EP_FLAG_LOCAL)) return;
+  ctl_buf *cb = &b->sctl[m];
+  memset(cb, 0, sizeof *cb);
+  mh->msg_control = cb->buf;
+  struct cmsghdr *c = (struct cmsghdr *)cb->buf;
+  if (v4) {
+    struct in_pktinfo pi;
+    memset(&pi, 0, sizeof pi);
+    memcpy(&pi.ipi_spec_dst, rec + EP_LOCAL, 4); /* source address only; routing picks the device */
+    c->cmsg_level = IPPROTO_IP;
+    c->cmsg_type = IP_PKTINFO;
+    c->cmsg_len = CMSG_LEN(sizeof pi);
+    memcpy(CMSG_DATA(c), &pi, sizeof pi);
+    mh->msg_controllen = CMSG_SPACE(sizeof pi);
+  } else {
+    struct in6_pktinfo pi;
+    memset(&pi, 0, sizeof pi);
+    memcpy(&pi.ipi6_addr, rec + EP_LOCAL, 16);
+    /* A link-local source needs its interface. */
+    if (is_link_local6(rec + EP_LOCAL)) pi.ipi6_ifindex = read_le32(rec + EP_IFINDEX);
+    c->cmsg_level = IPPROTO_IPV6;
+    c->cmsg_type = IPV6_PKTINFO;
+    c->cmsg_len = CMSG_LEN(sizeof pi);
+    memcpy(CMSG_DATA(c), &pi, sizeof pi);
+    mh->msg_controllen = CMSG_SPACE(sizeof pi);
+  }
+}
+
+static int source_error(int err) { return err == EINVAL || err == EADDRNOTAVAIL || err == ENETUNREACH; }
+
+/*
+ * udpSend(handle, data, offsets, lengths, endpoints, count, status): datagrams sent.
+ * status[i] gets bit 0 = dropped, bit 1 = the sticky source was refused, so it was cleared
+ * in the endpoint record and the datagram re-sent without it.
+ */
+static napi_value udp_send(napi_env env, napi_callback_info info) {
+  TSG_ARGS(env, info, 7);
+  udp_bind *b = get_open(env, argv[0]);
+  tsg_array data, offs, lens, eps, status;
+  uint32_t count;
+  if (!b || !tsg_get_array(env, argv[1], napi_uint8_array, &data, "data") ||
+      !tsg_get_array(env, argv[2], napi_uint32_array, &offs, "offsets") ||
+      !tsg_get_array(env, argv[3], napi_uint32_array, &lens, "lengths") ||
+      !tsg_get_array(env, argv[4], napi_uint8_array, &eps, "endpoints") || !tsg_get_u32(env, argv[5], &count) ||
+      !tsg_get_array(env, argv[6], napi_uint8_array, &status, "status"))
+    return NULL;
+  if (count > offs.length || count > lens.length || (uint64_t)count * EP_SIZE > eps.length || count > status.length) {
+    tsg_throw_range(env, "count exceeds the batch");
+    return NULL;
+  }
+  if (count == 0) return tsg_int(env, 0);
+  if (!grow_send(b, count)) {
+    tsg_throw_errno(env, "calloc", ENOMEM);
+    return NULL;
+  }
+  const uint32_t *o = offs.data, *l = lens.data;
+  uint8_t *d = data.data, *ep = eps.data, *st = status.data;
+  int sent = 0;
+  for (int k = 0; k < 2; k++) {
+    uint8_t fam = k == 0 ? 4 : 6;
+    uint32_t m = 0;
+    for (uint32_t i = 0; i < count; i++) {
+      uint8_t *rec = ep + (size_t)i * EP_SIZE;
+      if (k == 0) st[i] = ST_DROPPED; /* until sent */
+      if (rec[EP_FAMILY] != fam) continue;
+      if (b->fd[k] < 0 || (uint64_t)o[i] + l[i] > data.length || l[i] > 65535) continue;
+      build_msg(b, m, rec, d + o[i], l[i], 1);
+      b->sidx[m++] = i;
+    }
+    uint32_t pos = 0;
+    while (pos < m) {
+      int r = sendmmsg(b->fd[k], b->smsg + pos, m - pos, MSG_DONTWAIT);
+      if (r > 0) {
+        for (int j = 0; j < r; j++) st[b->sidx[pos + j]] &= ~ST_DROPPED;
+        sent += r;
+        pos += (uint32_t)r;
+        continue;
+      }
+      int err = errno;
+      if (r < 0 && err == EINTR) continue;
+      uint32_t i = b->sidx[pos];
+      uint8_t *rec = ep + (size_t)i * EP_SIZE;
+      if (r < 0 && (rec[EP_FLAGS] & EP_FLAG_LOCAL) && source_error(err)) {
+        /* The cached source is no longer usable: forget it and retry once without. */
+        rec[EP_FLAGS] &= ~EP_FLAG_LOCAL;
+        memset(rec + EP_LOCAL, 0, EP_SIZE - EP_LOCAL);
+        st[i] |= ST_SOURCE_CLEARED;
+        build_msg(b, pos, rec, d + o[i], l[i], 0);
+        ssize_t s;
+        do s = sendmsg(b->fd[k], &b->smsg[pos].msg_hdr, MSG_DONTWAIT);
+        while (s < 0 && errno == EINTR);
+        if (s >= 0) {
+          st[i] &= ~ST_DROPPED;
+          sent++;
+        }
+      }
+      pos++; /* EAGAIN, unreachable, ...: drop this one, go on */
+    }
+  }
+  return tsg_int(env, sent);
+}
+
+/* udpClose(handle): closes both sockets (idempotent). */
+static napi_value udp_close(napi_env env, napi_callback_info info) {
+  TSG_ARGS(env, info, 1);
+  udp_bind *b = tsg_get_external(env, argv[0]);
+  if (!b) return NULL;
+  udp_do_close(b);
+  return tsg_undefined(env);
+}
+
+napi_value tsg_init_udp(napi_env env, napi_value exports) {
+  tsg_set_fn(env, exports, "udpCreate", udp_create);
+  tsg_set_fn(env, exports, "udpBind", udp_bind_fn);
+  tsg_set_fn(env, exports, "udpFamilies", udp_families);
+  tsg_set_fn(env, exports, "udpSetMark", udp_set_mark);
+  tsg_set_fn(env, exports, "udpGetMark", udp_get_mark);
+  tsg_set_fn(env, exports, "udpStart", udp_start);
+  tsg_set_fn(env, exports, "udpSend", udp_send);
+  tsg_set_fn(env, exports, "udpClose", udp_close);
+  return exports;
+}
