@@ -138,7 +138,8 @@ export class Endpoint {
       portText = text.slice(colon + 1);
       if (!isIPv4(host)) return null;
     }
-    if (!/^[0-9]{1,5}$/.test(portText)) return null;
+    // Leading zeros are tolerated (`[fd77::2]:051820`, spec §3.3), so no digit-count limit.
+    if (!/^[0-9]+$/.test(portText)) return null;
     const port = Number(portText);
     if (port > 65535) return null;
     let scope = 0;
