@@ -1,0 +1,160 @@
+/*
+ * Receive path: UDP datagrams become plaintext IP packets on the TUN.
+ *
+ *   UDP batch ──► type/size/reserved checks (B2, G2, G3)
+ *      ├─ handshake message (1, 2, 3) ──► copied to the handshake queue (handshake-path.ts)
+ *      └─ transport (4) ──► receiver index → keypair ──► replay pre-check ──► open in place
+ *             ──► replay window update ──► endpoint learning (E1) ──► confirm `next` (B15)
+ *             ──► keepalive? stop : inner IP checks (C8) ──► allowed-IPs(src) == peer (D8)
+ *             ──► compact the same batch ──► tun.write(batch)
+ *
+ * Per-peer counters and timers are updated once per batch, not per packet.
+ */
+import { Endpoint, ENDPOINT_RECORD_SIZE } from '../io/endpoint.js';
+import type { PacketBatch } from '../io/packet-batch.js';
+import type { Keypair } from '../session/keypair.js';
+import type { Device } from './device.js';
+import { sendInitiation } from './handshake-path.js';
+import { ipFamily, ipLength, srcOffset } from './ip.js';
+import type { Peer } from './peer.js';
+import { flushStaged } from './send-path.js';
+
+const TRANSPORT_MIN = 32;
+
+export function receiveUdpBatch(dev: Device, batch: PacketBatch): void {
+  const n = batch.count;
+  if (!dev.isUp || dev.local === null) {
+    dev.drops.deviceDown += n;
+    return;
+  }
+  const data = batch.data;
+  const tap = dev.tap?.udpIn;
+  if (tap) for (let i = 0; i < n; i++) tap(batch.packet(i), Endpoint.fromRecord(batch.endpoints, i * ENDPOINT_RECORD_SIZE));
+  const gen = ++dev.batchGen;
+  const touched = dev.touched;
+  touched.length = 0;
+  const now = dev.clock.now();
+  let w = 0;
+  let queuedHandshakes = false;
+  for (let i = 0; i < n; i++) {
+    const off = batch.offsets[i];
+    const len = batch.lengths[i];
+    if (len < 4 || data[off + 1] !== 0 || data[off + 2] !== 0 || data[off + 3] !== 0) {
+      dev.drops.malformed++;
+      continue;
+    }
+    const type = data[off];
+    if (type !== 4) {
+      if ((type === 1 && len === 148) || (type === 2 && len === 92) || (type === 3 && len === 64)) {
+        if (dev.handshakes.enqueue(data, off, len, batch.endpoints, i * ENDPOINT_RECORD_SIZE)) queuedHandshakes = true;
+      } else {
+        dev.drops.malformed++;
+      }
+      continue;
+    }
+    if (len < TRANSPORT_MIN) {
+      dev.drops.malformed++;
+      continue;
+    }
+    const entry = dev.indices.get(readU32(data, off + 4));
+    const kp = entry?.keypair;
+    if (kp === null || kp === undefined) {
+      dev.drops.unknownIndex++;
+      continue;
+    }
+    if (!kp.canReceive(now)) {
+      dev.drops.expiredSession++;
+      continue;
+    }
+    const lo = readU32(data, off + 8);
+    const hi = readU32(data, off + 12);
+    if (!kp.replay.check(lo, hi)) {
+      dev.drops.replayed++;
+      continue;
+    }
+    if (!kp.receiveCipher.open(lo, hi, data, off + 16, len - 16)) {
+      dev.drops.badTag++;
+      continue;
+    }
+    if (!kp.replay.accept(lo, hi)) {
+      dev.drops.replayed++;
+      continue;
+    }
+    // Authenticated from here on.
+    const peer = entry!.peer;
+    if (peer.batchGen !== gen) {
+      beginReceiveBatch(peer, gen);
+      touched.push(peer);
+    }
+    peer.batchRx += len;
+    const epOff = i * ENDPOINT_RECORD_SIZE;
+    if (peer.endpoint === null || !peer.endpoint.sameRecord(batch.endpoints, epOff)) {
+      const roamed = peer.endpoint === null || !peer.endpoint.sameRemote(batch.endpoints, epOff);
+      peer.endpoint = Endpoint.fromRecord(batch.endpoints, epOff);
+      if (roamed) dev.emitEndpoint(peer);
+    }
+    if (kp === peer.keypairs.next && confirmNext(dev, peer, kp)) peer.batchConfirmed = true;
+    if (kp.wantsRekeyOnReceive(now)) {
+      kp.rekeyRequested = true;
+      peer.batchRekey = true;
+    }
+    const ptLen = len - TRANSPORT_MIN;
+    if (ptLen === 0) continue; // keepalive (C7)
+    const pOff = off + 16;
+    const family = ipFamily(data, pOff, ptLen);
+    if (family === 0) {
+      dev.drops.badInnerPacket++;
+      continue;
+    }
+    if (dev.allowedIPs.lookup(family, data, srcOffset(pOff, family)) !== peer) {
+      dev.drops.sourceFilter++;
+      continue;
+    }
+    batch.offsets[w] = pOff;
+    batch.lengths[w] = ipLength(data, pOff, family);
+    peer.batchDataReceived = true;
+    w++;
+  }
+  batch.count = w;
+  if (w > 0) dev.tun.write(batch);
+  for (let t = 0; t < touched.length; t++) {
+    const peer = touched[t];
+    peer.rxBytes += BigInt(peer.batchRx);
+    peer.timers.anyAuthenticatedPacketReceived(now);
+    peer.timers.anyAuthenticatedPacketTraversal(now);
+    if (peer.batchDataReceived) peer.timers.dataReceived(now);
+    if (peer.batchConfirmed) {
+      // B15: the responder may now send on the confirmed session.
+      flushStaged(dev, peer);
+    }
+    if (peer.batchRekey) sendInitiation(dev, peer, false);
+    dev.armTimers(peer);
+  }
+  touched.length = 0;
+  if (queuedHandshakes) dev.handshakes.schedule();
+}
+
+function beginReceiveBatch(peer: Peer, gen: number): void {
+  peer.batchGen = gen;
+  peer.batchTx = 0;
+  peer.batchRx = 0;
+  peer.batchNeedsFlush = false;
+  peer.batchDataReceived = false;
+  peer.batchConfirmed = false;
+  peer.batchRekey = false;
+}
+
+/** The initiator's first packet on a responder session completes the handshake (B15). */
+function confirmNext(dev: Device, peer: Peer, kp: Keypair): boolean {
+  if (!peer.keypairs.confirm(kp, (k) => dev.dropKeypair(k))) return false;
+  peer.timers.handshakeComplete(dev.clock.now());
+  peer.lastHandshakeNs = dev.clock.wallNs();
+  dev.emitHandshake(peer);
+  return true;
+}
+
+function readU32(b: Uint8Array, off: number): number {
+  return (b[off] | (b[off + 1] << 8) | (b[off + 2] << 16) | (b[off + 3] << 24)) >>> 0;
+}
+
+

@@ -1,0 +1,185 @@
+/*
+ * Send path: plaintext IP packets from the TUN become transport messages on UDP.
+ *
+ *   TUN batch ──► validate IP header ──► allowed-IPs(dst) → peer ──► session usable?
+ *        │                                                      │ no: stage a copy,
+ *        │                                                      │     start a handshake
+ *        ▼ yes
+ *   pad to 16 (C6) ─► header in the headroom ─► seal in place ─► compact the same batch
+ *        ─► bind.send(batch) ─► per-peer counters and timers once per batch
+ *
+ * The TUN's batch is rewritten in place and handed to the bind: no copy, no allocation per
+ * packet. Packets of one peer keep their TUN order (C13).
+ */
+import { AEAD_TAG_SIZE, MESSAGE_TRANSPORT, MESSAGE_TRANSPORT_HEADER_SIZE } from '../constants.js';
+import { HEADROOM, PacketBatch } from '../io/packet-batch.js';
+import type { Keypair } from '../session/keypair.js';
+import type { Device } from './device.js';
+import { sendInitiation } from './handshake-path.js';
+import { dstOffset, ipFamily, paddedLength } from './ip.js';
+import type { Peer } from './peer.js';
+
+export function sendTunBatch(dev: Device, batch: PacketBatch): void {
+  const n = batch.count;
+  if (!dev.isUp || dev.local === null) {
+    dev.drops.noRoute += n;
+    return;
+  }
+  const gen = ++dev.batchGen;
+  const touched = dev.touched;
+  touched.length = 0;
+  const now = dev.clock.now();
+  const mtu = dev.mtu;
+  const data = batch.data;
+  let w = 0;
+  for (let i = 0; i < n; i++) {
+    const off = batch.offsets[i];
+    const len = batch.lengths[i];
+    const family = ipFamily(data, off, len);
+    if (family === 0) {
+      dev.drops.tunInvalid++;
+      continue;
+    }
+    const peer = dev.allowedIPs.lookup(family, data, dstOffset(off, family));
+    if (peer === undefined) {
+      dev.drops.noRoute++;
+      continue;
+    }
+    if (peer.batchGen !== gen) {
+      beginBatch(peer, gen);
+      touched.push(peer);
+      // Staged packets go first (C13): while any wait, new ones queue behind them.
+      const kp = peer.keypairs.current;
+      peer.batchKeypair = peer.staged.length === 0 && peer.endpoint && kp && kp.canSend(now) ? kp : null;
+    }
+    const kp = peer.batchKeypair;
+    if (kp === null || kp.sendExhausted) {
+      if (!peer.stage(data, off, len)) dev.drops.stagedOverflow++;
+      peer.batchNeedsFlush = true;
+      continue;
+    }
+    const msgLen = sealPacket(kp, data, off, len, mtu, off - MESSAGE_TRANSPORT_HEADER_SIZE);
+    batch.offsets[w] = off - MESSAGE_TRANSPORT_HEADER_SIZE;
+    batch.lengths[w] = msgLen;
+    batch.endpoints.set(peer.endpoint!.record, w * 48);
+    peer.batchTx += msgLen;
+    w++;
+  }
+  batch.count = w;
+  if (w > 0) {
+    if (dev.tap?.udpOut) for (let i = 0; i < w; i++) dev.tap.udpOut(batch.packet(i));
+    dev.bind.send(batch);
+  }
+  for (let t = 0; t < touched.length; t++) {
+    const peer = touched[t];
+    if (peer.batchTx > 0) {
+      peer.txBytes += BigInt(peer.batchTx);
+      peer.timers.dataSent(now);
+      peer.timers.anyAuthenticatedPacketSent(now);
+      peer.timers.anyAuthenticatedPacketTraversal(now);
+      const kp = peer.batchKeypair;
+      if (kp && kp.wantsRekeyOnSend(now)) sendInitiation(dev, peer, false);
+    }
+    if (peer.batchNeedsFlush) flushStaged(dev, peer);
+    dev.armTimers(peer);
+  }
+  touched.length = 0;
+}
+
+function beginBatch(peer: Peer, gen: number): void {
+  peer.batchGen = gen;
+  peer.batchTx = 0;
+  peer.batchRx = 0;
+  peer.batchNeedsFlush = false;
+  peer.batchDataReceived = false;
+  peer.batchConfirmed = false;
+  peer.batchRekey = false;
+}
+
+/**
+ * Seal the plaintext at data[off, off+len) into a transport message whose header starts at
+ * `hdr` (= off − 16): zero padding (C6), header with the next counter, tag after. Returns the
+ * message length. The caller checked that the keypair can send.
+ */
+export function sealPacket(kp: Keypair, data: Uint8Array, off: number, len: number, mtu: number, hdr: number): number {
+  const padded = paddedLength(len, mtu);
+  if (padded > len) data.fill(0, off + len, off + padded);
+  const lo = kp.sendLo;
+  const hi = kp.sendHi;
+  kp.advanceSend();
+  data[hdr] = MESSAGE_TRANSPORT;
+  data[hdr + 1] = 0;
+  data[hdr + 2] = 0;
+  data[hdr + 3] = 0;
+  writeU32(data, hdr + 4, kp.remoteIndex);
+  writeU32(data, hdr + 8, lo);
+  writeU32(data, hdr + 12, hi);
+  kp.sendCipher.seal(lo, hi, data, off, padded);
+  return MESSAGE_TRANSPORT_HEADER_SIZE + padded + AEAD_TAG_SIZE;
+}
+
+function writeU32(b: Uint8Array, off: number, v: number): void {
+  b[off] = v & 0xff;
+  b[off + 1] = (v >>> 8) & 0xff;
+  b[off + 2] = (v >>> 16) & 0xff;
+  b[off + 3] = (v >>> 24) & 0xff;
+}
+
+/**
+ * Send a peer's staged packets if a usable session and an endpoint exist; otherwise start a
+ * handshake (paced, A7). Called after handshakes, at section ends, on link up.
+ */
+export function flushStaged(dev: Device, peer: Peer): void {
+  if (!dev.isUp || dev.local === null || peer.staged.length === 0) return;
+  const now = dev.clock.now();
+  const kp = peer.keypairs.current;
+  if (!kp || !kp.canSend(now) || !peer.endpoint) {
+    sendInitiation(dev, peer, false);
+    dev.armTimers(peer);
+    return;
+  }
+  const batch = (dev.stagedBatch ??= new PacketBatch());
+  const mtu = dev.mtu;
+  let sentBytes = 0;
+  let sentData = false;
+  while (peer.staged.length > 0 && !kp.sendExhausted) {
+    batch.count = 0;
+    while (batch.count < batch.capacity && peer.staged.length > 0 && !kp.sendExhausted) {
+      const pkt = peer.staged.shift()!;
+      const i = batch.count++;
+      const off = batch.packetStart(i);
+      batch.data.set(pkt, off);
+      const msgLen = sealPacket(kp, batch.data, off, pkt.length, mtu, off - MESSAGE_TRANSPORT_HEADER_SIZE);
+      batch.offsets[i] = off - MESSAGE_TRANSPORT_HEADER_SIZE;
+      batch.lengths[i] = msgLen;
+      batch.endpoints.set(peer.endpoint.record, i * 48);
+      sentBytes += msgLen;
+      if (pkt.length > 0) sentData = true;
+    }
+    if (dev.tap?.udpOut) for (let i = 0; i < batch.count; i++) dev.tap.udpOut(batch.packet(i));
+    dev.bind.send(batch);
+  }
+  batch.count = 0;
+  if (sentBytes > 0) {
+    peer.txBytes += BigInt(sentBytes);
+    if (sentData) peer.timers.dataSent(now);
+    peer.timers.anyAuthenticatedPacketSent(now);
+    peer.timers.anyAuthenticatedPacketTraversal(now);
+  }
+  if (kp.wantsRekeyOnSend(now) || kp.sendExhausted) sendInitiation(dev, peer, false);
+  dev.armTimers(peer);
+}
+
+/**
+ * Send a keepalive (empty transport message): through the staging queue, so that without a
+ * session it starts a handshake and goes out once the session exists.
+ */
+export function sendKeepalive(dev: Device, peer: Peer): void {
+  if (peer.staged.length === 0) peer.staged.push(EMPTY);
+  flushStaged(dev, peer);
+}
+
+const EMPTY = new Uint8Array(0);
+
+/** Headroom must fit the transport header. */
+if (HEADROOM < MESSAGE_TRANSPORT_HEADER_SIZE) throw new Error('HEADROOM too small');
