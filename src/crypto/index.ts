@@ -10,6 +10,7 @@ export { blake2s, hash, mac } from './blake2s.js';
 export { hmacBlake2s, kdf1, kdf2, kdf3 } from './hmac.js';
 export { type X25519Backend, type X25519PrivateKey, type X25519PublicKey, x25519, nodeX25519, nobleX25519, clampPrivateKey } from './x25519.js';
 export { aeadSeal, aeadOpen, type TransportCipher, createTransportCipher, type TransportCipherFactory } from './aead.js';
+export { nodeTransportCipher, nobleTransportCipher } from './aead.js';
 export { xaeadSeal, xaeadOpen } from './xaead.js';
 export { cryptoRandom } from './random.js';
 export { type CryptoBackendName, setCryptoBackend, getCryptoBackend } from './backend.js';
