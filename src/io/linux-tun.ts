@@ -1,0 +1,204 @@
+/**
+ * `TunDevice` over the native addon: a Linux TUN (IFF_TUN|IFF_NO_PI) read in batches on
+ * uv_poll wake-ups, plus link state (up/down, MTU) from a NETLINK_ROUTE socket in the
+ * current network namespace.
+ */
+import { getSystemErrorName } from 'node:util';
+import { loadNative, NL_DELLINK, NL_NEWLINK, type NativeAddon, type NativeTunInfo, type NetlinkHandle } from './native.js';
+import { DEFAULT_BATCH_CAPACITY, HEADROOM, PacketBatch } from './packet-batch.js';
+import type { TunDevice, TunEvent, TunHandler } from './tun.js';
+
+const IFF_UP = 1;
+
+export interface LinuxTunOptions {
+  /** Set once with SIOCSIFMTU at creation (the daemon uses 1420); left alone when absent. */
+  mtu?: number;
+  /** Packets read per wake-up. */
+  batchCapacity?: number;
+}
+
+function errnoError(what: string, errno: number): Error & { errno: number; code: string } {
+  let code = 'EUNKNOWN';
+  try {
+    code = getSystemErrorName(-errno);
+  } catch {
+    /* unknown errno */
+  }
+  return Object.assign(new Error(`${what}: ${code}`), { errno, code });
+}
+
+export class LinuxTun implements TunDevice {
+  readonly name: string;
+  readonly ifindex: number;
+  readonly fd: number;
+  private currentMtu: number;
+  private up: boolean;
+  /** False once link state cannot be observed (no netlink, RTM_DELLINK after a netns move). */
+  private observable: boolean;
+  private nl: NetlinkHandle | null = null;
+  private handler: TunHandler | null = null;
+  private readonly rx: PacketBatch;
+  private closed = false;
+
+  private constructor(
+    private readonly native: NativeAddon,
+    private readonly info: NativeTunInfo,
+    opts: LinuxTunOptions,
+  ) {
+    this.name = info.name;
+    this.ifindex = info.ifindex;
+    this.fd = info.fd;
+    this.rx = new PacketBatch(opts.batchCapacity ?? DEFAULT_BATCH_CAPACITY);
+    this.currentMtu = opts.mtu ?? 1420;
+    try {
+      this.currentMtu = native.ifGetMtu(info.name);
+    } catch {
+      /* interface in another netns: keep the configured value */
+    }
+    this.up = true;
+    try {
+      this.up = (native.ifGetFlags(info.name) & IFF_UP) !== 0;
+    } catch {
+      /* unobservable: treated as up */
+    }
+    this.observable = false;
+    if (info.ifindex > 0) {
+      try {
+        this.nl = native.nlOpen(info.ifindex, () => this.drainEvents());
+        this.observable = true;
+        this.drainEvents(); // the RTM_GETLINK answer is already queued
+      } catch {
+        this.nl = null;
+      }
+    }
+    if (!this.observable) this.up = true;
+  }
+
+  /** Creates a TUN (`%d` in the name is expanded by the kernel). Throws with the errno text. */
+  static create(name: string, opts: LinuxTunOptions = {}): LinuxTun {
+    const native = loadNative();
+    const info = native.tunOpen(name);
+    try {
+      if (opts.mtu !== undefined) native.ifSetMtu(info.name, opts.mtu);
+      return new LinuxTun(native, info, opts);
+    } catch (e) {
+      native.tunClose(info.handle);
+      throw e;
+    }
+  }
+
+  /** Adopts an inherited TUN fd (WG_TUN_FD); a TUN without IFF_NO_PI is handled too. */
+  static fromFd(fd: number, opts: LinuxTunOptions = {}): LinuxTun {
+    const native = loadNative();
+    const info = native.tunFromFd(fd);
+    try {
+      if (opts.mtu !== undefined) native.ifSetMtu(info.name, opts.mtu);
+      return new LinuxTun(native, info, opts);
+    } catch (e) {
+      native.tunClose(info.handle);
+      throw e;
+    }
+  }
+
+  get mtu(): number {
+    return this.currentMtu;
+  }
+
+  get isUp(): boolean {
+    return this.up;
+  }
+
+  /** Whether up/down and MTU changes are being observed through netlink. */
+  get linkObservable(): boolean {
+    return this.observable;
+  }
+
+  start(handler: TunHandler): void {
+    if (this.handler) throw new Error('LinuxTun already started');
+    if (this.closed) throw new Error('LinuxTun closed');
+    this.handler = handler;
+    const rx = this.rx;
+    this.native.tunStart(
+      this.info.handle, rx.data, rx.offsets, rx.lengths,
+      rx.capacity, rx.slotSize, HEADROOM, rx.maxPacket,
+      (n: number) => {
+        if (n < 0) {
+          this.fail(errnoError('TUN read', -n));
+          return;
+        }
+        rx.count = n;
+        handler.packets(rx);
+      },
+    );
+  }
+
+  write(batch: PacketBatch): void {
+    if (this.closed || batch.count === 0) return;
+    const r = this.native.tunWrite(this.info.handle, batch.data, batch.offsets, batch.lengths, batch.count);
+    if (r < 0) this.fail(errnoError('TUN write', -r));
+  }
+
+  /**
+   * Processes pending netlink link messages now and emits the resulting events. The daemon
+   * calls this before answering each UAPI request so `ip link set up` is seen at once.
+   */
+  drainEvents(): void {
+    const nl = this.nl;
+    if (!nl || this.closed) return;
+    let msgs: number[];
+    try {
+      msgs = this.native.nlDrain(nl);
+    } catch {
+      this.stopObserving();
+      return;
+    }
+    for (let i = 0; i + 2 < msgs.length; i += 3) {
+      const kind = msgs[i];
+      if (kind === NL_DELLINK) {
+        // Not a deletion (a netns move looks the same; deletion shows as EBADFD on the fd).
+        this.stopObserving();
+        return;
+      }
+      if (kind !== NL_NEWLINK) continue;
+      const up = (msgs[i + 1] & IFF_UP) !== 0;
+      const mtu = msgs[i + 2];
+      if (mtu > 0 && mtu !== this.currentMtu) {
+        this.currentMtu = mtu;
+        this.emit({ type: 'mtu', mtu });
+      }
+      if (up !== this.up) {
+        this.up = up;
+        this.emit(up ? { type: 'up' } : { type: 'down' });
+      }
+    }
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.nl) this.native.nlClose(this.nl);
+    this.nl = null;
+    this.native.tunClose(this.info.handle);
+  }
+
+  /** From now on the link is treated as up (spec §7.1). */
+  private stopObserving(): void {
+    if (this.nl) this.native.nlClose(this.nl);
+    this.nl = null;
+    this.observable = false;
+    if (!this.up) {
+      this.up = true;
+      this.emit({ type: 'up' });
+    }
+  }
+
+  private fail(error: Error): void {
+    if (this.closed) return;
+    this.close();
+    this.handler?.event({ type: 'closed', error });
+  }
+
+  private emit(ev: TunEvent): void {
+    this.handler?.event(ev);
+  }
+}
