@@ -94,7 +94,7 @@ void tsg_call_js(napi_env env, napi_async_context ctx, napi_ref fn_ref, int argc
   if (napi_open_handle_scope(env, &scope) != napi_ok) return;
   napi_value fn, recv, argv[4], result;
   if (napi_get_reference_value(env, fn_ref, &fn) == napi_ok && fn != NULL) {
-    napi_get_undefined(env, &recv);
+    napi_get_global(env, &recv); /* napi_make_callback needs an object receiver */
     for (int i = 0; i < argc && i < 4; i++) napi_create_int32(env, args[i], &argv[i]);
     napi_status st = napi_make_callback(env, ctx, recv, fn, (size_t)argc, argv, &result);
     if (st == napi_pending_exception) {
