@@ -22,7 +22,7 @@ import type { Peer } from './peer.js';
 export function sendTunBatch(dev: Device, batch: PacketBatch): void {
   const n = batch.count;
   if (!dev.isUp || dev.local === null) {
-    dev.drops.noRoute += n;
+    dev.drops.deviceDown += n;
     return;
   }
   const gen = ++dev.batchGen;
