@@ -1,24 +1,26 @@
 import { checkPrefix, type IPFamily, type Prefix } from './prefix.js';
-import { commonBits, loadKey, TrieNode } from './trie-node.js';
-
-/** A peer's prefixes as a doubly linked list through the trie nodes, in insertion order. */
-interface OwnList<P> {
-  head: TrieNode<P> | null;
-  tail: TrieNode<P> | null;
-  count: number;
-}
+import { CIDR_MASK, globalId, HAS_PEER, loadKey, MASKS, NIL, TrieArena } from './trie-arena.js';
 
 /**
  * Cryptokey routing table: IPv4 and IPv6 prefixes → peer, longest-prefix match.
  *
- * Two path-compressed binary tries (kernel allowedips style) of `TrieNode`s. Lookups are
- * iterative and allocation-free; insert/remove are iterative too, so /128 chains of any
- * depth are fine. `P` is the peer object (compared by identity); it must not be undefined.
+ * Two path-compressed binary tries (the kernel's allowedips algorithm) stored in typed
+ * arrays (`TrieArena`). Lookups are iterative and allocation-free; insert and remove are
+ * iterative too, so /128 chains of any depth are fine.
+ *
+ * Peers (`P`, compared by identity, never undefined) get a small integer slot while they own
+ * prefixes; each slot keeps its prefixes as a linked list in insertion order, which is the
+ * order `prefixesOf` (and so UAPI `get`) reports.
  */
 export class AllowedIPs<P extends {}> {
-  private root4: TrieNode<P> | null = null;
-  private root6: TrieNode<P> | null = null;
-  private readonly owners = new Map<P, OwnList<P>>();
+  private v4 = new TrieArena(4);
+  private v6 = new TrieArena(6);
+  private readonly slotOf = new Map<P, number>();
+  private peers: (P | undefined)[] = [];
+  private head: number[] = [];
+  private tail: number[] = [];
+  private count: number[] = [];
+  private freeSlots: number[] = [];
   private readonly key = new Int32Array(4);
   private prefixCount = 0;
 
@@ -30,100 +32,114 @@ export class AllowedIPs<P extends {}> {
   /**
    * Route `addr/bits` (host bits ignored) to `peer`. An identical prefix owned by another
    * peer moves to `peer` (appended to its list); re-inserting an own prefix changes nothing.
+   * Throws RangeError on a bad family, address length or prefix length.
    */
   insert(family: IPFamily, addr: Uint8Array, bits: number, peer: P): void {
     checkPrefix(family, addr, bits);
+    const t = family === 4 ? this.v4 : this.v6;
     const key = loadKey(addr, bits, this.key);
-    const root = family === 4 ? this.root4 : this.root6;
-    if (root === null) {
-      this.setRoot(family, this.newLeaf(family, key, bits, peer));
-      return;
-    }
     // Walk down while the node's prefix contains the new one.
-    let parent: TrieNode<P> | null = null;
-    let node: TrieNode<P> | null = root;
-    while (node !== null && node.cidr <= bits && node.matches(key)) {
-      if (node.cidr === bits) {
-        this.assign(node, peer);
+    let parent = NIL;
+    let node = t.root;
+    while (node !== NIL && t.cidr(node) <= bits && t.matches(node, key)) {
+      if (t.cidr(node) === bits) {
+        this.assign(t, node, peer);
         return;
       }
       parent = node;
-      node = node.child(node.choose(key));
+      node = t.child(node, t.choose(node, key));
     }
-    const leaf = this.newLeaf(family, key, bits, peer);
-    if (node === null) {
-      // parent !== null here: the root exists, so the loop ran at least once.
-      parent!.setChild(parent!.choose(key), leaf);
+    const leaf = t.alloc(key, bits);
+    this.assign(t, leaf, peer);
+    if (node === NIL) {
+      if (parent === NIL) t.root = leaf;
+      else t.setChild(parent, t.choose(parent, key), leaf);
       return;
     }
-    // `node` diverges from the new prefix (or is more specific): split above it.
-    const split = Math.min(bits, node.cidr, commonBits(key, node));
-    let top: TrieNode<P>;
+    // `node` diverges from the new prefix or is more specific: join them at the split.
+    const split = Math.min(bits, t.cidr(node), t.commonBits(node, key));
+    let top = leaf;
     if (split === bits) {
-      leaf.setChild(node.slotIn(leaf), node);
-      top = leaf;
+      t.setChild(leaf, t.slotBelow(node, leaf), node);
     } else {
-      const branch = new TrieNode<P>(family, loadKey(addr, split, this.key), split);
-      branch.setChild(node.slotIn(branch), node);
-      branch.setChild(leaf.slotIn(branch), leaf);
-      top = branch;
+      top = t.alloc(loadKey(addr, split, this.key), split);
+      t.setChild(top, t.slotBelow(node, top), node);
+      t.setChild(top, t.slotBelow(leaf, top), leaf);
     }
-    if (parent === null) {
-      top.parent = null;
-      this.setRoot(family, top);
+    if (parent === NIL) {
+      t.root = top;
+      t.parent[top] = NIL;
     } else {
-      parent.setChild(top.slotIn(parent), top);
+      t.setChild(parent, t.slotBelow(top, parent), top);
     }
   }
 
-  /** Remove the exact (masked) prefix if `peer` owns it. Returns whether it was removed. */
+  /**
+   * Remove the exact (masked) prefix if `peer` owns it; returns whether it did.
+   * Throws RangeError like `insert`.
+   */
   remove(family: IPFamily, addr: Uint8Array, bits: number, peer: P): boolean {
     checkPrefix(family, addr, bits);
+    const t = family === 4 ? this.v4 : this.v6;
     const key = loadKey(addr, bits, this.key);
-    let node = family === 4 ? this.root4 : this.root6;
-    while (node !== null && node.cidr <= bits && node.matches(key)) {
-      if (node.cidr === bits) {
-        if (node.peer !== peer) return false;
-        this.removeNode(node);
+    let node = t.root;
+    while (node !== NIL && t.cidr(node) <= bits && t.matches(node, key)) {
+      if (t.cidr(node) === bits) {
+        const slot = t.owner[node];
+        if (slot === NIL || this.peers[slot] !== peer) return false;
+        this.removeNode(t, node);
         return true;
       }
-      node = node.child(node.choose(key));
+      node = t.child(node, t.choose(node, key));
     }
     return false;
   }
 
-  /** Remove every prefix of `peer`. Returns how many were removed. */
+  /** Remove every prefix of `peer`; returns how many there were. */
   removeByPeer(peer: P): number {
-    const list = this.owners.get(peer);
-    if (list === undefined) return 0;
-    const n = list.count;
-    while (list.head !== null) this.removeNode(list.head);
+    const slot = this.slotOf.get(peer);
+    if (slot === undefined) return 0;
+    const n = this.count[slot];
+    // The slot is released (head = NIL) when its last prefix goes.
+    while (this.head[slot] !== NIL) {
+      const id = this.head[slot];
+      this.removeNode(id & 1 ? this.v6 : this.v4, id >>> 1);
+    }
     return n;
   }
 
   /** Drop everything. */
   clear(): void {
-    this.root4 = null;
-    this.root6 = null;
-    this.owners.clear();
+    this.v4 = new TrieArena(4);
+    this.v6 = new TrieArena(6);
+    this.slotOf.clear();
+    this.peers = [];
+    this.head = [];
+    this.tail = [];
+    this.count = [];
+    this.freeSlots = [];
     this.prefixCount = 0;
   }
 
   /** Number of prefixes `peer` owns. */
   countOf(peer: P): number {
-    return this.owners.get(peer)?.count ?? 0;
+    const slot = this.slotOf.get(peer);
+    return slot === undefined ? 0 : this.count[slot];
   }
 
   /**
-   * `peer`'s prefixes (masked) in insertion order. Fresh objects; removing the prefix just
-   * yielded while iterating is safe, other changes during iteration are not.
+   * `peer`'s prefixes (masked) in insertion order, as fresh objects. Removing the prefix
+   * just yielded while iterating is safe; other changes during iteration are not.
    */
   *prefixesOf(peer: P): IterableIterator<Prefix> {
-    let node = this.owners.get(peer)?.head ?? null;
-    while (node !== null) {
-      const next: TrieNode<P> | null = node.nextOwn;
-      yield { family: node.family, addr: node.addressBytes(), bits: node.cidr };
-      node = next;
+    const slot = this.slotOf.get(peer);
+    let id = slot === undefined ? NIL : this.head[slot];
+    while (id !== NIL) {
+      const t = id & 1 ? this.v6 : this.v4;
+      const i = id >>> 1;
+      const next = t.nextOwn[i];
+      yield { family: t.family, addr: t.addressBytes(i), bits: t.cidr(i) };
+      id = next;
     }
   }
 
@@ -135,15 +151,21 @@ export class AllowedIPs<P extends {}> {
   /** Longest-prefix match of the IPv4 address at `buf[off..off+4]`. */
   lookup4(buf: Uint8Array, off: number): P | undefined {
     const a = (buf[off] << 24) | (buf[off + 1] << 16) | (buf[off + 2] << 8) | buf[off + 3];
-    let found: P | undefined = undefined;
-    let node = this.root4;
-    while (node !== null) {
-      if (((a ^ node.k0) & node.m0) !== 0) break;
-      if (node.peer !== undefined) found = node.peer;
-      // A /32 has no children; its shift picks an arbitrary bit and lands on null.
-      node = (a >>> node.shift) & 1 ? node.c1 : node.c0;
+    const t = this.v4;
+    const n = t.nodes;
+    let found = NIL;
+    let i = t.root;
+    // Record: [key, meta, child0, child1].
+    while (i !== NIL) {
+      const o = i << 2;
+      const meta = n[o + 1];
+      const c = meta & CIDR_MASK;
+      if (((a ^ n[o]) & MASKS[c << 2]) !== 0) break;
+      if ((meta & HAS_PEER) !== 0) found = i;
+      // A /32 has no children; its (c & 31) = 0 bit choice lands on NIL.
+      i = n[o + 2 + ((a >>> (31 - (c & 31))) & 1)];
     }
-    return found;
+    return found === NIL ? undefined : this.peers[t.owner[found]];
   }
 
   /** Longest-prefix match of the IPv6 address at `buf[off..off+16]`. */
@@ -152,106 +174,117 @@ export class AllowedIPs<P extends {}> {
     const a1 = (buf[off + 4] << 24) | (buf[off + 5] << 16) | (buf[off + 6] << 8) | buf[off + 7];
     const a2 = (buf[off + 8] << 24) | (buf[off + 9] << 16) | (buf[off + 10] << 8) | buf[off + 11];
     const a3 = (buf[off + 12] << 24) | (buf[off + 13] << 16) | (buf[off + 14] << 8) | buf[off + 15];
-    let found: P | undefined = undefined;
-    let node = this.root6;
-    while (node !== null) {
+    const t = this.v6;
+    const n = t.nodes;
+    let found = NIL;
+    let i = t.root;
+    // Record: [k0, k1, k2, k3, meta, child0, child1, unused].
+    while (i !== NIL) {
+      const o = i << 3;
+      const meta = n[o + 4];
+      const c = meta & CIDR_MASK;
+      const m = c << 2;
       if (
-        (((a0 ^ node.k0) & node.m0) |
-          ((a1 ^ node.k1) & node.m1) |
-          ((a2 ^ node.k2) & node.m2) |
-          ((a3 ^ node.k3) & node.m3)) !==
+        (((a0 ^ n[o]) & MASKS[m]) |
+          ((a1 ^ n[o + 1]) & MASKS[m + 1]) |
+          ((a2 ^ n[o + 2]) & MASKS[m + 2]) |
+          ((a3 ^ n[o + 3]) & MASKS[m + 3])) !==
         0
       ) {
         break;
       }
-      if (node.peer !== undefined) found = node.peer;
-      const w = node.word;
-      // A /128 has word 4 → a3 and no children, so it ends the walk.
+      if ((meta & HAS_PEER) !== 0) found = i;
+      const w = c >>> 5;
+      // A /128 (w = 4) has no children, so any bit choice lands on NIL.
       const v = w === 0 ? a0 : w === 1 ? a1 : w === 2 ? a2 : a3;
-      node = (v >>> node.shift) & 1 ? node.c1 : node.c0;
+      i = n[o + 5 + ((v >>> (31 - (c & 31))) & 1)];
     }
-    return found;
+    return found === NIL ? undefined : this.peers[t.owner[found]];
   }
 
-  private setRoot(family: IPFamily, node: TrieNode<P> | null): void {
-    if (family === 4) this.root4 = node;
-    else this.root6 = node;
-  }
-
-  private newLeaf(family: IPFamily, key: Int32Array, bits: number, peer: P): TrieNode<P> {
-    const node = new TrieNode<P>(family, key, bits);
-    this.assign(node, peer);
-    return node;
-  }
-
-  /** Give `node` to `peer`: a new owner appends it to its list, the same owner keeps it. */
-  private assign(node: TrieNode<P>, peer: P): void {
-    if (node.peer === peer) return;
-    if (node.peer !== undefined) this.unlinkOwner(node);
+  /** Give node i to `peer`: a new owner appends it to its list, the same owner keeps it. */
+  private assign(t: TrieArena, i: number, peer: P): void {
+    const old = t.owner[i];
+    if (old !== NIL && this.peers[old] === peer) return;
+    if (old !== NIL) this.unlinkOwner(t, i);
     else this.prefixCount++;
-    node.peer = peer;
-    let list = this.owners.get(peer);
-    if (list === undefined) {
-      list = { head: null, tail: null, count: 0 };
-      this.owners.set(peer, list);
-    }
-    node.prevOwn = list.tail;
-    node.nextOwn = null;
-    if (list.tail !== null) list.tail.nextOwn = node;
-    else list.head = node;
-    list.tail = node;
-    list.count++;
+    const slot = this.slotFor(peer);
+    const id = globalId(t.family, i);
+    const last = this.tail[slot];
+    t.owner[i] = slot;
+    t.setHasPeer(i, true);
+    t.prevOwn[i] = last;
+    t.nextOwn[i] = NIL;
+    if (last !== NIL) (last & 1 ? this.v6 : this.v4).nextOwn[last >>> 1] = id;
+    else this.head[slot] = id;
+    this.tail[slot] = id;
+    this.count[slot]++;
   }
 
-  private unlinkOwner(node: TrieNode<P>): void {
-    const list = this.owners.get(node.peer!)!;
-    if (node.prevOwn !== null) node.prevOwn.nextOwn = node.nextOwn;
-    else list.head = node.nextOwn;
-    if (node.nextOwn !== null) node.nextOwn.prevOwn = node.prevOwn;
-    else list.tail = node.prevOwn;
-    node.prevOwn = null;
-    node.nextOwn = null;
-    if (--list.count === 0) this.owners.delete(node.peer!);
+  private slotFor(peer: P): number {
+    let slot = this.slotOf.get(peer);
+    if (slot !== undefined) return slot;
+    slot = this.freeSlots.length > 0 ? this.freeSlots.pop()! : this.peers.length;
+    this.slotOf.set(peer, slot);
+    this.peers[slot] = peer;
+    this.head[slot] = NIL;
+    this.tail[slot] = NIL;
+    this.count[slot] = 0;
+    return slot;
+  }
+
+  /** Take node i out of its owner's list; releases the owner's slot when it empties. */
+  private unlinkOwner(t: TrieArena, i: number): void {
+    const slot = t.owner[i];
+    const prev = t.prevOwn[i];
+    const next = t.nextOwn[i];
+    if (prev !== NIL) (prev & 1 ? this.v6 : this.v4).nextOwn[prev >>> 1] = next;
+    else this.head[slot] = next;
+    if (next !== NIL) (next & 1 ? this.v6 : this.v4).prevOwn[next >>> 1] = prev;
+    else this.tail[slot] = prev;
+    t.prevOwn[i] = NIL;
+    t.nextOwn[i] = NIL;
+    t.owner[i] = NIL;
+    if (--this.count[slot] === 0) {
+      this.slotOf.delete(this.peers[slot]!);
+      this.peers[slot] = undefined;
+      this.head[slot] = NIL;
+      this.tail[slot] = NIL;
+      this.freeSlots.push(slot);
+    }
   }
 
   /**
-   * Take the peer off `node` and prune: a node with two children stays as a branch point;
-   * otherwise it is replaced by its only child (or nothing), and a peerless parent left
-   * with one child is spliced out too (kernel remove_node()).
+   * Take the peer off node i and prune (kernel remove_node()): a node with two children
+   * stays as a branch point; otherwise its only child (or nothing) takes its place, and a
+   * peerless parent left with a single child is spliced out as well.
    */
-  private removeNode(node: TrieNode<P>): void {
-    this.unlinkOwner(node);
-    node.peer = undefined;
+  private removeNode(t: TrieArena, i: number): void {
+    this.unlinkOwner(t, i);
+    t.setHasPeer(i, false);
     this.prefixCount--;
-    if (node.c0 !== null && node.c1 !== null) return;
-    const child = node.c0 !== null ? node.c0 : node.c1;
-    const parent = node.parent;
-    node.parent = null;
-    node.c0 = node.c1 = null;
-    this.replaceChild(node.family, parent, node, child);
-    if (child !== null || parent === null || parent.peer !== undefined) return;
-    // parent was a branch point (two children); it now has one: splice it out.
-    const other = parent.c0 !== null ? parent.c0 : parent.c1;
-    const grand = parent.parent;
-    parent.parent = null;
-    parent.c0 = parent.c1 = null;
-    this.replaceChild(node.family, grand, parent, other);
+    const c0 = t.child(i, 0);
+    const c1 = t.child(i, 1);
+    if (c0 !== NIL && c1 !== NIL) return;
+    const child = c0 !== NIL ? c0 : c1;
+    const parent = t.parent[i];
+    this.replaceChild(t, parent, i, child);
+    t.free(i);
+    if (child !== NIL || parent === NIL || t.hasPeer(parent)) return;
+    // parent was a branch point with two children; it now has one.
+    const p0 = t.child(parent, 0);
+    const other = p0 !== NIL ? p0 : t.child(parent, 1);
+    this.replaceChild(t, t.parent[parent], parent, other);
+    t.free(parent);
   }
 
-  /** Put `repl` where `old` hung below `parent` (or at the root). */
-  private replaceChild(
-    family: IPFamily,
-    parent: TrieNode<P> | null,
-    old: TrieNode<P>,
-    repl: TrieNode<P> | null,
-  ): void {
-    if (parent === null) {
-      this.setRoot(family, repl);
-      if (repl !== null) repl.parent = null;
-    } else if (parent.c0 === old) {
-      parent.setChild(0, repl);
+  /** Put `repl` where `old` hung below `parent` (NIL parent: the root). */
+  private replaceChild(t: TrieArena, parent: number, old: number, repl: number): void {
+    if (parent === NIL) {
+      t.root = repl;
+      if (repl !== NIL) t.parent[repl] = NIL;
     } else {
-      parent.setChild(1, repl);
+      t.setChild(parent, t.child(parent, 0) === old ? 0 : 1, repl);
     }
   }
 }
