@@ -222,6 +222,9 @@ export class Device extends TypedEmitter<DeviceEvents> {
 
   private onLinkUp(): void {
     for (const peer of this.peersByKey.values()) {
+      // A15: "at once" — a fresh start is not paced by initiations sent before the link
+      // went down (wireguard-go's Peer.Start backdates lastSentHandshake the same way).
+      peer.lastInitiationSent = -Infinity;
       flushStaged(this, peer);
       if (peer.persistentKeepalive > 0) sendKeepalive(this, peer);
     }
@@ -266,7 +269,11 @@ export class Device extends TypedEmitter<DeviceEvents> {
       if (same) this.removePeerObject(same);
     }
     for (const peer of this.peersByKey.values()) {
+      // Sessions go (B13), but packets waiting for one stay: a keepalive queued at link up
+      // without a key must go out once the key is set (A15, F16).
+      const staged = peer.staged.splice(0);
       this.resetPeerState(peer);
+      for (const pkt of staged) peer.staged.push(pkt);
       this.refreshRemote(peer);
     }
     if (!hadKey && this.local && this.isUp) {
