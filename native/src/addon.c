@@ -2,6 +2,7 @@
 #include "common.h"
 
 static napi_value Init(napi_env env, napi_value exports) {
+  tsg_init_common(env, exports);
   tsg_init_tun(env, exports);
   tsg_init_udp(env, exports);
   tsg_init_netlink(env, exports);

@@ -110,3 +110,29 @@ uv_loop_t *tsg_loop(napi_env env) {
   napi_get_uv_event_loop(env, &loop);
   return loop;
 }
+
+/* errnoName(n): "EBADFD" etc. (libuv's names lack some Linux errnos), or "" when unknown. */
+static napi_value errno_name(napi_env env, napi_callback_info info) {
+  TSG_ARGS(env, info, 1);
+  int32_t n;
+  if (!tsg_get_i32(env, argv[0], &n)) return NULL;
+  const char *name = strerrorname_np(n);
+  napi_value s;
+  napi_create_string_utf8(env, name ? name : "", NAPI_AUTO_LENGTH, &s);
+  return s;
+}
+
+/* errnoMessage(n): strerror text. */
+static napi_value errno_message(napi_env env, napi_callback_info info) {
+  TSG_ARGS(env, info, 1);
+  int32_t n;
+  if (!tsg_get_i32(env, argv[0], &n)) return NULL;
+  napi_value s;
+  napi_create_string_utf8(env, strerror(n), NAPI_AUTO_LENGTH, &s);
+  return s;
+}
+
+void tsg_init_common(napi_env env, napi_value exports) {
+  tsg_set_fn(env, exports, "errnoName", errno_name);
+  tsg_set_fn(env, exports, "errnoMessage", errno_message);
+}

@@ -54,6 +54,7 @@ void tsg_call_js(napi_env env, napi_async_context ctx, napi_ref fn, int argc, co
 
 uv_loop_t *tsg_loop(napi_env env);
 
+void tsg_init_common(napi_env env, napi_value exports);
 napi_value tsg_init_tun(napi_env env, napi_value exports);
 napi_value tsg_init_udp(napi_env env, napi_value exports);
 napi_value tsg_init_aead(napi_env env, napi_value exports);

@@ -134,6 +134,23 @@ static napi_value tun_describe(napi_env env, int fd, int tune) {
   memcpy(name, ifr.ifr_name, IFNAMSIZ);
   name[IFNAMSIZ - 1] = 0;
   int pi = (ifr.ifr_flags & IFF_NO_PI) == 0;
+  if (!pi) {
+    /* TUNGETIFF also reports IFF_NOFILTER, which has IFF_NO_PI's value (0x1000): ask sysfs
+       for the real flags; keep the ioctl's answer if sysfs is unavailable. */
+    char path[96], text[32];
+    snprintf(path, sizeof path, "/sys/class/net/%s/tun_flags", name);
+    int sf = open(path, O_RDONLY | O_CLOEXEC);
+    if (sf >= 0) {
+      ssize_t n = read(sf, text, sizeof text - 1);
+      close(sf);
+      if (n > 0) {
+        text[n] = 0;
+        char *end = NULL;
+        long flags = strtol(text, &end, 0);
+        if (end != text) pi = (flags & IFF_NO_PI) == 0;
+      }
+    }
+  }
 
   struct ifreq q;
   memset(&q, 0, sizeof q);
@@ -272,8 +289,14 @@ static void tun_on_readable(uv_poll_t *h, int status, int events) {
   tun_dev *t = h->data;
   if (t->closed) return;
   uint32_t n = 0;
-  int err = status < 0 ? EIO : 0;
+  int err = 0;
   uint32_t extra = t->pi ? PI_LEN : 0;
+  if (status < 0) {
+    /* libuv saw POLLERR (e.g. the interface was deleted) and stopped the handle: a read
+       tells the real reason (EBADFD). */
+    ssize_t r = read(t->fd, t->data + t->headroom - extra, t->max_packet + extra);
+    err = r < 0 && is_fatal(errno) ? errno : EIO;
+  }
   for (uint32_t i = 0; !err && i < t->capacity;) {
     uint32_t off = i * t->slot_size + t->headroom;
     ssize_t r = read(t->fd, t->data + off - extra, t->max_packet + extra);
@@ -368,7 +391,8 @@ static napi_value tun_start(napi_env env, napi_callback_info info) {
 
 /*
  * tunWrite(handle, data, offsets, lengths, count): packets written (≥ 0), or -errno when the
- * device failed (EBADFD after deletion, EIO). Packets the kernel refuses are dropped.
+ * device is gone (EBADFD after deletion). Packets the kernel refuses are dropped, including
+ * EIO, which a write to an administratively down TUN returns (measured on Linux 6.18).
  */
 static napi_value tun_write(napi_env env, napi_callback_info info) {
   TSG_ARGS(env, info, 5);
@@ -403,9 +427,9 @@ static napi_value tun_write(napi_env env, napi_callback_info info) {
     }
     if (r >= 0) {
       written++;
-    } else if (errno == EBADFD || errno == EBADF || errno == EIO) {
+    } else if (errno == EBADFD || errno == EBADF) {
       return tsg_int(env, -errno);
-    } /* else EAGAIN, ENOBUFS, EINVAL (malformed): drop */
+    } /* else drop: EIO (the link is down), EAGAIN, ENOBUFS, EINVAL (malformed) */
   }
   return tsg_int(env, written);
 }

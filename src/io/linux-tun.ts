@@ -3,8 +3,7 @@
  * uv_poll wake-ups, plus link state (up/down, MTU) from a NETLINK_ROUTE socket in the
  * current network namespace.
  */
-import { getSystemErrorName } from 'node:util';
-import { loadNative, NL_DELLINK, NL_NEWLINK, type NativeAddon, type NativeTunInfo, type NetlinkHandle } from './native.js';
+import { errnoError, loadNative, NL_DELLINK, NL_NEWLINK, type NativeAddon, type NativeTunInfo, type NetlinkHandle } from './native.js';
 import { DEFAULT_BATCH_CAPACITY, HEADROOM, PacketBatch } from './packet-batch.js';
 import type { TunDevice, TunEvent, TunHandler } from './tun.js';
 
@@ -15,16 +14,6 @@ export interface LinuxTunOptions {
   mtu?: number;
   /** Packets read per wake-up. */
   batchCapacity?: number;
-}
-
-function errnoError(what: string, errno: number): Error & { errno: number; code: string } {
-  let code = 'EUNKNOWN';
-  try {
-    code = getSystemErrorName(-errno);
-  } catch {
-    /* unknown errno */
-  }
-  return Object.assign(new Error(`${what}: ${code}`), { errno, code });
 }
 
 export class LinuxTun implements TunDevice {
@@ -123,7 +112,7 @@ export class LinuxTun implements TunDevice {
       rx.capacity, rx.slotSize, HEADROOM, rx.maxPacket,
       (n: number) => {
         if (n < 0) {
-          this.fail(errnoError('TUN read', -n));
+          this.fail(errnoError(this.native, 'TUN read', -n));
           return;
         }
         rx.count = n;
@@ -135,7 +124,7 @@ export class LinuxTun implements TunDevice {
   write(batch: PacketBatch): void {
     if (this.closed || batch.count === 0) return;
     const r = this.native.tunWrite(this.info.handle, batch.data, batch.offsets, batch.lengths, batch.count);
-    if (r < 0) this.fail(errnoError('TUN write', -r));
+    if (r < 0) this.fail(errnoError(this.native, 'TUN write', -r));
   }
 
   /**

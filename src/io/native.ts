@@ -39,6 +39,11 @@ export const SEND_DROPPED = 1;
 export const SEND_SOURCE_CLEARED = 2;
 
 export interface NativeAddon {
+  /** Symbolic errno name ('EBADFD'), '' when unknown. */
+  errnoName(errno: number): string;
+  /** strerror text. */
+  errnoMessage(errno: number): string;
+
   // TUN (native/src/tun.c)
   /** Opens /dev/net/tun (IFF_TUN|IFF_NO_PI, non-blocking, txqueuelen 4096, addr_gen_mode 1). */
   tunOpen(name: string): NativeTunInfo;
@@ -49,7 +54,7 @@ export interface NativeAddon {
     h: TunHandle, data: Uint8Array, offsets: Uint32Array, lengths: Uint32Array,
     capacity: number, slotSize: number, headroom: number, maxPacket: number, cb: (n: number) => void,
   ): void;
-  /** Packets written, or -errno (EBADFD, EIO) when the device failed. */
+  /** Packets written, or -errno (EBADFD) when the device is gone; EIO (link down) is a drop. */
   tunWrite(h: TunHandle, data: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number): number;
   tunClose(h: TunHandle): void;
   ifSetMtu(name: string, mtu: number): void;
@@ -138,6 +143,12 @@ export function tryLoadNative(): NativeAddon | null {
   } catch {
     return null;
   }
+}
+
+/** An Error for a positive errno: message "<what>: <strerror>", .code 'EXXX', .errno. */
+export function errnoError(native: NativeAddon, what: string, errno: number): NativeErrnoError {
+  const code = native.errnoName(errno) || 'EUNKNOWN';
+  return Object.assign(new Error(`${what}: ${native.errnoMessage(errno)}`), { code, errno });
 }
 
 export function isNativeErrnoError(e: unknown): e is NativeErrnoError {
