@@ -160,7 +160,8 @@ export class AllowedIPs<P extends {}> {
       const o = i << 2;
       const meta = n[o + 1];
       const c = meta & CIDR_MASK;
-      if (((a ^ n[o]) & MASKS[c << 2]) !== 0) break;
+      // Same as ((a ^ key) & mask(c)) !== 0: the first differing bit lies inside the prefix.
+      if (Math.clz32(a ^ n[o]) < c) break;
       if ((meta & HAS_PEER) !== 0) found = i;
       // A /32 has no children; its (c & 31) = 0 bit choice lands on NIL.
       i = n[o + 2 + ((a >>> (31 - (c & 31))) & 1)];

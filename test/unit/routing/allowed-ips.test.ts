@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { AllowedIPs } from '../../../src/routing/allowed-ips.js';
 import { formatPrefix } from '../../../src/routing/prefix.js';
 import { addr, rawPrefix, type Peer } from './helpers.js';
+import { checkInvariants } from './invariants.js';
 
 function ins(t: AllowedIPs<Peer>, text: string, p: Peer): void {
   const r = rawPrefix(text);
@@ -106,6 +107,7 @@ describe('AllowedIPs', () => {
     expect(look(t, '10.1.1.200')).toBe('c');
     expect(look(t, '2001:db8:1::1')).toBe('c');
     expect(t.size).toBe(2);
+    expect(checkInvariants(t)).toBe(2);
     expect(t.removeByPeer(C)).toBe(2);
     expect(look(t, '1.2.3.4')).toBeUndefined();
     expect(look(t, '::1')).toBeUndefined();
@@ -132,6 +134,7 @@ describe('AllowedIPs', () => {
     expect(look(t, '192.168.1.1')).toBe('b');
     expect(look(t, '192.168.128.1')).toBe('c');
     expect(look(t, '192.168.2.1')).toBeUndefined();
+    expect(checkInvariants(t)).toBe(2);
   });
 
   it('IPv4 and IPv6 tables are independent', () => {
@@ -217,6 +220,7 @@ describe('AllowedIPs', () => {
     }
     t.removeByPeer(peers[0]);
     expect(t.size).toBe(0);
+    checkInvariants(t);
     // Same for IPv4 /32 with one cleared bit.
     for (let i = 0; i < 32; i++) {
       const a = new Uint8Array(4).fill(0xff);
@@ -226,6 +230,8 @@ describe('AllowedIPs', () => {
     expect(t.lookup(4, Uint8Array.of(0xff, 0xff, 0xff, 0xfe), 0)).toBe(A);
     expect(t.lookup(4, Uint8Array.of(0xff, 0xff, 0xff, 0xff), 0)).toBeUndefined();
     expect(t.lookup(4, Uint8Array.of(0xff, 0xff, 0xff, 0xfc), 0)).toBeUndefined();
+    expect(checkInvariants(t)).toBe(32);
     expect(t.removeByPeer(A)).toBe(32);
+    checkInvariants(t);
   });
 });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { AllowedIPs } from '../../../src/routing/allowed-ips.js';
 import type { Peer } from './helpers.js';
+import { checkInvariants } from './invariants.js';
 
 describe('AllowedIPs with big configurations (D10)', () => {
   it('130,560 prefixes on one peer: insert < 2 s, all found, read back in order, removed fast', () => {
@@ -56,6 +57,7 @@ describe('AllowedIPs with big configurations (D10)', () => {
     expect(removeMs).toBeLessThan(1000);
     expect(t.size).toBe(1);
     expect(t.lookup(4, probe4, 0)).toBeUndefined();
+    expect(checkInvariants(t)).toBe(1);
     expect(t.lookup(4, Uint8Array.of(0, 9, 1, 1), 0)).toBe(other);
   });
 
@@ -85,6 +87,7 @@ describe('AllowedIPs with big configurations (D10)', () => {
     }
     for (let i = 0; i < 65_536; i += 2) t.removeByPeer(peers[i]);
     expect(t.size).toBe(65_536);
+    expect(checkInvariants(t)).toBe(65_536);
     expect(t.lookup(4, Uint8Array.of(10, 0, 0, 2), 0)).toBeUndefined();
     expect(t.lookup(4, Uint8Array.of(10, 0, 0, 3), 0)).toBe(peers[3]);
   });

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { AllowedIPs } from '../../../src/routing/allowed-ips.js';
 import { formatPrefix, maskAddress, type IPFamily } from '../../../src/routing/prefix.js';
 import type { Peer } from './helpers.js';
+import { checkInvariants } from './invariants.js';
 
 /** mulberry32: small seeded PRNG so failures reproduce. */
 function prng(seed: number): () => number {
@@ -124,6 +125,7 @@ describe('AllowedIPs vs brute force (seeded)', () => {
       insert(src.family, addr, bits, peers[int(peers.length)]);
     }
     expect(table.size).toBe(brute.byText.size);
+    expect(checkInvariants(table)).toBe(table.size);
 
     const probe = new Uint8Array(16 + 3); // lookups read at offset 3
     let lookups = 0;
@@ -174,6 +176,7 @@ describe('AllowedIPs vs brute force (seeded)', () => {
       const listed = [...table.prefixesOf(check)].map((p) => formatPrefix(p.family, p.addr, p.bits));
       expect(listed).toEqual(brute.order.get(check) ?? []);
       expect(table.size).toBe(brute.byText.size);
+      checkInvariants(table);
     }
     expect(lookups).toBe(200_000);
     // The bias really exercises matches, not just misses.
