@@ -13,8 +13,8 @@ import { CIDR_MASK, globalId, HAS_PEER, loadKey, MASKS, NIL, TrieArena } from '.
  * order `prefixesOf` (and so UAPI `get`) reports.
  */
 export class AllowedIPs<P extends {}> {
-  private v4 = new TrieArena(4);
-  private v6 = new TrieArena(6);
+  private readonly v4 = new TrieArena(4);
+  private readonly v6 = new TrieArena(6);
   private readonly slotOf = new Map<P, number>();
   private peers: (P | undefined)[] = [];
   private head: number[] = [];
@@ -110,8 +110,8 @@ export class AllowedIPs<P extends {}> {
 
   /** Drop everything. */
   clear(): void {
-    this.v4 = new TrieArena(4);
-    this.v6 = new TrieArena(6);
+    this.v4.reset();
+    this.v6.reset();
     this.slotOf.clear();
     this.peers = [];
     this.head = [];
@@ -271,6 +271,11 @@ export class AllowedIPs<P extends {}> {
     const parent = t.parent[i];
     this.replaceChild(t, parent, i, child);
     t.free(i);
+    if (t.root === NIL) {
+      // Emptied (e.g. a big peer removed): release the grown arrays.
+      t.reset();
+      return;
+    }
     if (child !== NIL || parent === NIL || t.hasPeer(parent)) return;
     // parent was a branch point with two children; it now has one.
     const p0 = t.child(parent, 0);

@@ -163,6 +163,19 @@ export class TrieArena {
     return out;
   }
 
+  /** Forget every node and give the memory back (the trie must be empty of live nodes). */
+  reset(capacity = 64): void {
+    this.capacity = capacity;
+    this.used = 0;
+    this.freeHead = NIL;
+    this.root = NIL;
+    this.nodes = new Int32Array(capacity * this.stride);
+    this.parent = new Int32Array(capacity);
+    this.owner = new Int32Array(capacity);
+    this.prevOwn = new Int32Array(capacity);
+    this.nextOwn = new Int32Array(capacity);
+  }
+
   private grow(): void {
     const cap = this.capacity * 2;
     const nodes = new Int32Array(cap * this.stride);
