@@ -1,20 +1,36 @@
 /** HMAC-BLAKE2s (RFC 2104, 64-byte block) and WireGuard's KDF chain built on it. */
-import { createHmac } from 'node:crypto';
 import { blake2s as nobleBlake2s } from '@noble/hashes/blake2.js';
 import { hmac as nobleHmac } from '@noble/hashes/hmac.js';
 import { backendState } from './backend-state.js';
-import { toPlain } from './bytes.js';
+import { hash } from './blake2s.js';
+import { Blake2s } from './blake2s-engine.js';
+
+const BLOCK = 64;
+const engine = new Blake2s();
+const pad = new Uint8Array(BLOCK);
+const inner = new Uint8Array(32);
 
 /** HMAC(key, parts…) with BLAKE2s-256; 32-byte output. */
 export function hmacBlake2s(key: Uint8Array, ...parts: Uint8Array[]): Uint8Array {
-  if (backendState.name === 'node') {
-    const h = createHmac('blake2s256', key);
-    for (const p of parts) h.update(p);
-    return toPlain(h.digest());
-  }
+  if (backendState.name === 'node') return jsHmac(key, parts);
   const h = nobleHmac.create(nobleBlake2s, key);
   for (const p of parts) h.update(p);
   return h.digest();
+}
+
+/** RFC 2104 on the JS engine: H((K ^ opad) ‖ H((K ^ ipad) ‖ m)), 4 compressions for m ≤ 64 bytes. */
+function jsHmac(key: Uint8Array, parts: readonly Uint8Array[]): Uint8Array {
+  const k = key.length > BLOCK ? hash(key) : key;
+  pad.fill(0x36);
+  for (let i = 0; i < k.length; i++) pad[i] ^= k[i];
+  engine.init(32).update(pad);
+  for (let i = 0; i < parts.length; i++) engine.update(parts[i]);
+  engine.digestInto(inner);
+  for (let i = 0; i < BLOCK; i++) pad[i] ^= 0x36 ^ 0x5c;
+  const out = engine.init(32).update(pad).update(inner).digest();
+  pad.fill(0);
+  inner.fill(0);
+  return out;
 }
 
 const ONE = Uint8Array.of(1);
