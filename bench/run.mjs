@@ -40,7 +40,7 @@ const USAGE = `Usage: node bench/run.mjs [options]        (as root)
   --no-write           print the table only, write no files
   -h, --help`;
 
-/** @param {string} msg */
+/** @param {string} msg @returns {never} */
 function die(msg, code = 2) {
   process.stderr.write(`bench: ${msg}\n`);
   process.exit(code);
@@ -54,25 +54,30 @@ function int(v, name, min) {
   return n;
 }
 
+function parseArgsTyped() {
+  return parseArgs({
+    options: {
+      quick: { type: 'boolean' },
+      rounds: { type: 'string' },
+      duration: { type: 'string' },
+      pairs: { type: 'string' },
+      impl: { type: 'string', multiple: true },
+      'ping-count': { type: 'string' },
+      'udp-sizes': { type: 'string' },
+      out: { type: 'string' },
+      'no-write': { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+}
+
 function parseCli() {
+  /** @type {ReturnType<typeof parseArgsTyped>} */
   let parsed;
   try {
-    parsed = parseArgs({
-      options: {
-        quick: { type: 'boolean' },
-        rounds: { type: 'string' },
-        duration: { type: 'string' },
-        pairs: { type: 'string' },
-        impl: { type: 'string', multiple: true },
-        'ping-count': { type: 'string' },
-        'udp-sizes': { type: 'string' },
-        out: { type: 'string' },
-        'no-write': { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
+    parsed = parseArgsTyped();
   } catch (err) {
-    die(`${err instanceof Error ? err.message : err}\n${USAGE}`);
+    return die(`${err instanceof Error ? err.message : err}\n${USAGE}`);
   }
   const v = parsed.values;
   if (v.help) {
@@ -159,8 +164,8 @@ async function main() {
       log(`[round ${round}/${cfg.rounds}] ${pairLabel(pair)}`);
       try {
         const r = await runRound(
-          /** @type {any} */ (impls.get(a)),
-          /** @type {any} */ (impls.get(b)),
+          /** @type {import('./lib/implementations.mjs').Implementation} */ (impls.get(a)),
+          /** @type {import('./lib/implementations.mjs').Implementation} */ (impls.get(b)),
           round,
           { seconds: cfg.seconds, udpSizes: cfg.udpSizes, pingCount: cfg.pingCount, pingIntervalS: cfg.pingIntervalS, log },
         );
@@ -221,8 +226,9 @@ async function main() {
       join(cfg.outDir, 'latest.svg'),
       svgChart({
         title: 'WireGuard implementations side by side (medians)',
-        subtitle: `${machine.hostname} · ${machine.cpuModel}, ${machine.cores} cores · ${cfg.mode} run, ${cfg.rounds} rounds · ${date.toISOString().slice(0, 10)}`,
+        subtitle: `${machine.hostname} · ${machine.cpuModel}, ${machine.cores} cores · ${cfg.mode} run, ${cfg.rounds} round${cfg.rounds === 1 ? '' : 's'} · ${date.toISOString().slice(0, 10)}`,
         pairs: measured,
+        baseline: BASELINE,
         metrics: chartMetrics,
         summary,
       }),

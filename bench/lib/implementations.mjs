@@ -133,7 +133,8 @@ export class WgInterface {
   /** Throw if the daemon has died (with the tail of its output). */
   assertAlive() {
     if (this.daemon?.exited()) {
-      throw new Error(`${this.impl.name} (${this.ifname}) exited: ${this.daemon.stderr().trim().slice(-1500)}`);
+      const output = (this.daemon.stderr().trim() || this.daemon.stdout().trim()).slice(-1500) || '(no output)';
+      throw new Error(`${this.impl.name} (${this.ifname}) exited (${this.daemon.status()}): ${output}`);
     }
   }
 

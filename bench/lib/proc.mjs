@@ -78,6 +78,7 @@ export function execIn(ns, cmd, args, options) {
  * @property {() => string} stdout
  * @property {() => string} stderr
  * @property {() => boolean} exited
+ * @property {() => string} status how it exited ("exit 1", "SIGKILL"), or "running"
  * @property {Promise<{ code: number | null, signal: NodeJS.Signals | null }>} exit
  * @property {(graceMs?: number) => Promise<unknown>} stop SIGTERM, then SIGKILL after `graceMs`
  */
@@ -92,6 +93,7 @@ export function spawnBackground(cmd, args, options = {}) {
   let out = '';
   let err = '';
   let done = false;
+  let how = 'running';
   child.stdout?.setEncoding('utf8').on('data', (d) => (out = (out + d).slice(-65536)));
   child.stderr?.setEncoding('utf8').on('data', (d) => (err = (err + d).slice(-65536)));
   /** @type {Promise<{ code: number | null, signal: NodeJS.Signals | null }>} */
@@ -103,6 +105,7 @@ export function spawnBackground(cmd, args, options = {}) {
     });
     child.on('exit', (code, signal) => {
       done = true;
+      how = code !== null ? `exit ${code}` : `${signal}`;
       resolve({ code, signal });
     });
   });
@@ -126,7 +129,7 @@ export function spawnBackground(cmd, args, options = {}) {
     return status;
   };
   if (pid >= 0) cleanup.process(pid, () => !done, () => stop(2000));
-  return { pid, stdout: () => out, stderr: () => err, exited: () => done, exit, stop };
+  return { pid, stdout: () => out, stderr: () => err, exited: () => done, status: () => how, exit, stop };
 }
 
 /** @param {number} ms */

@@ -14,7 +14,7 @@ const COLORS = ['#4c78a8', '#f58518', '#54a24b', '#b279a2', '#e45756', '#72b7b2'
 const esc = (s) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
 /**
- * @param {{ title: string, subtitle: string, pairs: string[], metrics: Metric[],
+ * @param {{ title: string, subtitle: string, pairs: string[], baseline: string, metrics: Metric[],
  *   summary: Record<string, Record<string, MetricSummary>> }} x
  * @returns {string}
  */
@@ -49,8 +49,9 @@ export function svgChart(x) {
     const px = 10 + (mi % cols) * panelW;
     const py = top + legendH + Math.floor(mi / cols) * panelH;
     const values = x.pairs.map((p) => x.summary[p]?.[metric.id]?.median ?? null);
+    const ratios = x.pairs.map((p) => x.summary[p]?.[metric.id]?.ratio ?? null);
     const max = Math.max(0, ...values.map((v) => v ?? 0)) || 1;
-    const barMax = panelW - 90 - labelW;
+    const barMax = panelW - 110 - labelW;
     out.push(
       `<text x="${px}" y="${py + 16}" font-weight="bold">${esc(metric.label)}</text>`,
       `<text x="${px}" y="${py + 32}" fill="#555">${esc(metric.unit)}, ${metric.better === 'higher' ? 'higher' : 'lower'} is better</text>`,
@@ -60,7 +61,8 @@ export function svgChart(x) {
       const w = v === null ? 0 : Math.max(1, (v / max) * barMax);
       out.push(
         `<rect x="${px + labelW}" y="${y}" width="${w.toFixed(1)}" height="${barH}" fill="${COLORS[i % COLORS.length]}"><title>${esc(pairLabel(x.pairs[i]))}: ${esc(fmt(v, metric.digits))} ${esc(metric.unit)}</title></rect>`,
-        `<text x="${(px + labelW + w + 4).toFixed(1)}" y="${y + barH - 5}">${esc(fmt(v, metric.digits))}</text>`,
+        `<text x="${(px + labelW + w + 4).toFixed(1)}" y="${y + barH - 5}">${esc(fmt(v, metric.digits))}` +
+          `${ratios[i] !== null && x.pairs[i] !== x.baseline ? `<tspan fill="#555"> ×${ratios[i].toFixed(2)}</tspan>` : ''}</text>`,
       );
     });
   });

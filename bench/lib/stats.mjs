@@ -10,7 +10,7 @@ export function percentileSorted(xs, p) {
   return xs[lo] + (xs[hi] - xs[lo]) * (rank - lo);
 }
 
-/** @param {readonly number[]} xs */
+/** @param {readonly number[]} xs @param {number} p 0…100 */
 export function percentile(xs, p) {
   return percentileSorted([...xs].sort((a, b) => a - b), p);
 }
