@@ -304,6 +304,9 @@ describe.skipIf(!root)('tsguard daemon', () => {
     const piped = await talk(sock, 'set=1\nfoo\n\nget=1\n\n', false);
     expect(piped.closed).toBe(false);
     expect(piped.reply).toMatch(/^errno=-71\n\nlisten_port=\d+\nerrno=0\n\n$/);
+    // One log line per failed request (the device's own line is folded into the server's).
+    await waitFor(() => readFileSync(r.logFile, 'utf8').includes('IPC error -71'), 2000);
+    expect(readFileSync(r.logFile, 'utf8').match(/IPC error -71/g)?.length).toBe(1);
 
     for (let i = 0; i < 20; i++) {
       const junk = randomBytes(1 + Math.floor(Math.random() * 8192));
@@ -327,6 +330,61 @@ describe.skipIf(!root)('tsguard daemon', () => {
 
     const log = readFileSync(r.logFile, 'utf8');
     expect(log).toContain('invalid UAPI operation');
-    expect(log).toContain('IPC error -71');
+  });
+
+  it('inherited WG_TUN_FD and WG_UAPI_FD (daemon mode): used as is, socket watched and unlinked', async () => {
+    const name = uniqueName('tsgd');
+    const pidFile = join(tmp, `${name}.pid`);
+    track(name, pidFile);
+    const script = join(tmp, 'fdlaunch.py');
+    // Creates the TUN and the listening socket, then execs tsguard with both fds inherited.
+    writeFileSync(
+      script,
+      [
+        'import fcntl, os, socket, struct, sys',
+        'name, tsguard = sys.argv[1], sys.argv[2]',
+        "tun = os.open('/dev/net/tun', os.O_RDWR)",
+        "fcntl.ioctl(tun, 0x400454ca, struct.pack('16sH22x', name.encode(), 0x0001 | 0x1000))",
+        "os.makedirs('/var/run/wireguard', exist_ok=True)",
+        's = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)',
+        "s.bind('/var/run/wireguard/%s.sock' % name)",
+        's.listen(16)',
+        'os.set_inheritable(tun, True)',
+        'os.set_inheritable(s.fileno(), True)',
+        'env = dict(os.environ, WG_TUN_FD=str(tun), WG_UAPI_FD=str(s.fileno()))',
+        'os.execve(tsguard, [tsguard, name], env)',
+        '',
+      ].join('\n'),
+    );
+    const r = await exec('python3', [script, name, BIN], {
+      allowFailure: true,
+      timeoutMs: 20_000,
+      env: { ...process.env, TSGUARD_PID_FILE: pidFile },
+    });
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    const pid = readPid(pidFile)!;
+    expect(running(pid)).toBe(true);
+    expect((await exec('ip', ['link', 'show', name])).stdout).toMatch(/ mtu 1420 /);
+    expect((await exec('wg', ['show', name])).stdout).toContain(`interface: ${name}`);
+    process.kill(pid, 'SIGTERM');
+    await waitFor(() => !running(pid), 5000);
+    expect(existsSync(sockPath(name))).toBe(false);
+    expect((await exec('ip', ['link', 'show', name], { allowFailure: true })).code).not.toBe(0);
+  });
+
+  it('a broken stdout (reader gone: EPIPE) does not kill a foreground daemon', async () => {
+    const name = uniqueName('tsgd');
+    track(name, join(tmp, 'none.pid'));
+    const p = spawnProcess(BIN, ['-f', name], { env: { ...process.env, LOG_LEVEL: 'debug' }, registry: reg });
+    await waitFor(() => p.stdout().includes('UAPI listener started') || p.exited, 10_000);
+    expect(p.exited).toBe(false);
+    p.child.stdout!.destroy(); // close our read end: the daemon's next log write gets EPIPE
+    // Requests that log (invalid operations), several times.
+    for (let i = 0; i < 5; i++) await talk(sockPath(name), 'bogus=1\n\n', false, 300);
+    expect((await uapiGet(sockPath(name))).endsWith('errno=0\n\n')).toBe(true);
+    expect(p.exited).toBe(false);
+    p.kill('SIGTERM');
+    expect(await p.exit).toEqual({ code: 0, signal: null });
+    expect(existsSync(sockPath(name))).toBe(false);
   });
 });
