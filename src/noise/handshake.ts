@@ -228,6 +228,8 @@ export function createInitiation(
 export interface ResponderState {
   readonly noise: NoiseState;
   readonly remoteEphemeral: Uint8Array;
+  /** remoteEphemeral as imported by consumeInitiation (createResponse re-imports when absent). */
+  readonly remoteEphemeralKey?: X25519PublicKey;
   /** The initiator's sender index (our transport headers carry it). */
   readonly remoteIndex: number;
   consumed: boolean;
@@ -275,6 +277,7 @@ export function consumeInitiation<R extends RemoteIdentity>(
     state: {
       noise: r.state,
       remoteEphemeral: r.remoteEphemeral,
+      remoteEphemeralKey: r.remoteEphemeralKey,
       remoteIndex: readU32LE(message, INIT_SENDER),
       consumed: false,
     },
@@ -292,10 +295,14 @@ export function createResponse(
   if (state.consumed || !remote.key) return null;
   const ephemeral = local.backend.importPrivate(params.ephemeralPrivate);
   let remoteEphemeral: X25519PublicKey;
-  try {
-    remoteEphemeral = local.backend.importPublic(state.remoteEphemeral);
-  } catch {
-    return null;
+  if (state.remoteEphemeralKey) {
+    remoteEphemeral = state.remoteEphemeralKey;
+  } else {
+    try {
+      remoteEphemeral = local.backend.importPublic(state.remoteEphemeral);
+    } catch {
+      return null;
+    }
   }
   const message = new Uint8Array(MESSAGE_RESPONSE_SIZE);
   writeMessageType(message, 0, MESSAGE_RESPONSE);

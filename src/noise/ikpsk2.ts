@@ -156,6 +156,8 @@ export interface ReadMessage1Params {
 export interface ReadMessage1Result {
   state: NoiseState;
   remoteEphemeral: Uint8Array;
+  /** remoteEphemeral imported with `backend` (reused by writeMessage2: an import costs ~12 µs). */
+  remoteEphemeralKey: X25519PublicKey;
   remoteStatic: Uint8Array;
   payload: Uint8Array;
 }
@@ -218,7 +220,7 @@ export function readMessage1(
   h = hash(h, encP);
   record(trace, 'h_after_initiation', h);
   record(trace, 'ck_after_initiation', ck2);
-  return { state: { ck: ck2, h }, remoteEphemeral: e, remoteStatic, payload };
+  return { state: { ck: ck2, h }, remoteEphemeral: e, remoteEphemeralKey: eKey, remoteStatic, payload };
 }
 
 /** Size of message 2 for a payload of `payloadLen` bytes. */
