@@ -89,3 +89,52 @@ describe('tsguard arguments', () => {
     expect(r.stdout).toContain('Failed to create TUN device: invalid interface name: "-x/"');
   });
 });
+
+describe('log lines', async () => {
+  const { formatLogLine, parseLogLevel, CliLogger } = await import('../../src/cli/log.js');
+
+  it('format: LEVEL: (IF) YYYY/MM/DD HH:MM:SS message, local time', () => {
+    const d = new Date(2026, 10, 21, 9, 5, 7); // local time
+    expect(formatLogLine('DEBUG', 'wg0', 'Device started', d)).toBe('DEBUG: (wg0) 2026/11/21 09:05:07 Device started');
+    expect(formatLogLine('ERROR', 'x', 'm', new Date(2027, 0, 2, 23, 59, 0))).toBe('ERROR: (x) 2027/01/02 23:59:00 m');
+  });
+
+  it('LOG_LEVEL mapping and filtering', () => {
+    expect(parseLogLevel('verbose')).toBe('debug');
+    expect(parseLogLevel('debug')).toBe('debug');
+    expect(parseLogLevel('error')).toBe('error');
+    expect(parseLogLevel('silent')).toBe('silent');
+    expect(parseLogLevel(undefined)).toBe('error');
+    expect(parseLogLevel('DEBUG')).toBe('error');
+    const seen = (level: 'debug' | 'error' | 'silent') => {
+      const lines: string[] = [];
+      const log = new CliLogger('wg9', level, [{ write: (l) => lines.push(l) }]);
+      log.debug('d');
+      log.error('e');
+      return lines.map((l) => l.slice(0, l.indexOf(':')));
+    };
+    expect(seen('debug')).toEqual(['DEBUG', 'ERROR']);
+    expect(seen('error')).toEqual(['ERROR']);
+    expect(seen('silent')).toEqual([]);
+  });
+});
+
+describe('argument parsing', async () => {
+  const { parseArgs, interfaceNameError } = await import('../../src/cli/args.js');
+  it('maps invocations like wireguard-go', () => {
+    expect(parseArgs(['wg0'])).toEqual({ kind: 'run', name: 'wg0', foreground: false });
+    expect(parseArgs(['-f', 'wg0'])).toEqual({ kind: 'run', name: 'wg0', foreground: true });
+    expect(parseArgs(['--foreground', '-f'])).toEqual({ kind: 'run', name: '-f', foreground: true });
+    expect(parseArgs(['-x'])).toEqual({ kind: 'run', name: '-x', foreground: false });
+    expect(parseArgs(['wg0', '-f'])).toEqual({ kind: 'usage' });
+    expect(parseArgs(['--version'])).toEqual({ kind: 'version' });
+  });
+  it('interface names: 1..15 bytes, %d allowed', () => {
+    expect(interfaceNameError('wg%d')).toBeNull();
+    expect(interfaceNameError('a'.repeat(15))).toBeNull();
+    expect(interfaceNameError('a'.repeat(16))).toMatch(/too long/);
+    expect(interfaceNameError('é'.repeat(8))).toMatch(/too long/); // 16 bytes
+    expect(interfaceNameError('.')).not.toBeNull();
+    expect(interfaceNameError('a\tb')).not.toBeNull();
+  });
+});
