@@ -12,6 +12,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { spawnSync } from 'node:child_process';
+import os from 'node:os';
 import { cleanup, installSignalHandlers } from './lib/cleanup.mjs';
 import { defaultImplementations, parseImplementation, probe } from './lib/implementations.mjs';
 import { machineInfo } from './lib/machine.mjs';
@@ -28,7 +29,7 @@ const TOOLS = ['ip', 'wg', 'iperf3', 'ping', 'ss'];
 
 const USAGE = `Usage: node bench/run.mjs [options]        (as root)
 
-  --quick              short run: 2 rounds, 3 s per iperf3 test, 200 pings (about 1 min per pair)
+  --quick              short run: 2 rounds, 2 s per iperf3 test, 200 pings (about 45 s per pair)
   --rounds N           rounds; pairs alternate within each round (default 3)
   --duration S         seconds per iperf3 test (default 10)
   --pairs LIST         comma-separated A:B pairs (default ${DEFAULT_PAIRS.join(',')})
@@ -89,7 +90,7 @@ function parseCli() {
   return {
     mode: quick ? 'quick' : 'full',
     rounds: int(v.rounds, '--rounds', 1) ?? (quick ? 2 : 3),
-    seconds: int(v.duration, '--duration', 1) ?? (quick ? 3 : 10),
+    seconds: int(v.duration, '--duration', 1) ?? (quick ? 2 : 10),
     pingCount: int(v['ping-count'], '--ping-count', 10) ?? (quick ? 200 : 500),
     pingIntervalS: 0.01,
     udpSizes,
@@ -179,6 +180,8 @@ async function main() {
     }
   }
 
+  machine.loadAverageAtEnd = os.loadavg().map((x) => Math.round(x * 100) / 100);
+  machine.elapsedSeconds = Math.round((Date.now() - date.getTime()) / 1000);
   const measured = [...byPair.entries()].filter(([, rs]) => rs.length > 0).map(([p]) => p);
   const metrics = metricList(cfg.udpSizes);
   const summary = summarize(metrics, new Map([...byPair].filter(([p]) => measured.includes(p))), BASELINE);

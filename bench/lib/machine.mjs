@@ -33,6 +33,10 @@ export async function machineInfo(repoRoot, availability) {
     arch: process.arch,
     node: process.version,
     loadAverageAtStart: os.loadavg().map((x) => Math.round(x * 100) / 100),
+    /** @type {number[] | null} filled in when the run ends */
+    loadAverageAtEnd: null,
+    /** @type {number | null} */
+    elapsedSeconds: null,
     versions: {
       wireguardGo: await firstLine('wireguard-go', ['--version']),
       wireguardTools: await firstLine('wg', ['--version']),

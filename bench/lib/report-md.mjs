@@ -52,7 +52,9 @@ export function markdownReport(x) {
     `${x.config.mode} run: ${x.config.rounds} round${x.config.rounds === 1 ? "" : "s"}, pairs alternated within each round; ${x.config.seconds} s per iperf3 test; ` +
       `${x.config.pingCount} pings at ${x.config.pingIntervalS * 1000} ms per latency test. ` +
       `Medians over rounds${hasBaseline ? `; (×r) = ratio to ${pairLabel(x.baseline)}` : ''}. ` +
-      `↑ higher is better, ↓ lower is better. Traffic flows from side A (left) to side B. Raw data: \`${x.resultFile}\`.`,
+      `↑ higher is better, ↓ lower is better. Traffic flows from side A (left) to side B. ` +
+      `Load average (1 min) ${m.loadAverageAtStart[0]} at start${m.loadAverageAtEnd ? `, ${m.loadAverageAtEnd[0]} at end` : ''}` +
+      `${m.elapsedSeconds !== null ? ` of a ${Math.round(m.elapsedSeconds / 6) / 10}-minute run` : ''}. Raw data: \`${x.resultFile}\`.`,
     '',
   );
   const impls = Object.values(x.implementations)
