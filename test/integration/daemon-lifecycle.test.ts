@@ -200,6 +200,22 @@ describe.skipIf(!root)('tsguard daemon', () => {
     expect(log).toMatch(/Device closing\n.*Device closed\n.*Shutting down\n$/);
   });
 
+  it('a %d name: the kernel picks the real name, socket and OK use it', async () => {
+    const prefix = uniqueName('tsgp', 5);
+    const real = `${prefix}0`;
+    const pidFile = join(tmp, `${prefix}.pid`);
+    track(real, pidFile);
+    const r = await exec(BIN, [`${prefix}%d`], {
+      allowFailure: true,
+      timeoutMs: 20_000,
+      env: { ...process.env, LOG_LEVEL: 'debug', TSGUARD_PID_FILE: pidFile },
+    });
+    expect(r.code, r.stdout).toBe(0);
+    expect(r.stdout).toContain(`DEBUG: (${real}) `);
+    expect(lstatSync(sockPath(real)).isSocket()).toBe(true);
+    expect((await exec('wg', ['show', real])).stdout).toContain(`interface: ${real}`);
+  });
+
   it('daemonized: `ip link del` makes the daemon exit and remove its socket', async () => {
     const name = uniqueName('tsgd');
     const r = await startDaemon(name);
