@@ -13,7 +13,7 @@ import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { Cleanup, exec, requireRoot, spawnProcess, uniqueName, waitFor, type ExecResult } from '../helpers/netns.js';
+import { Cleanup, createNetns, exec, requireRoot, spawnProcess, uniqueName, waitFor, type ExecResult } from '../helpers/netns.js';
 
 const root = requireRoot('wg');
 const BIN = resolve('bin/tsguard');
@@ -283,6 +283,22 @@ describe.skipIf(!root)('tsguard daemon', () => {
     // Foreground second instance too.
     const fg = await exec(BIN, ['-f', name], { allowFailure: true, timeoutMs: 15_000 });
     expect(fg.code).toBe(1);
+    expect((await uapiGet(sockPath(name))).endsWith('errno=0\n\n')).toBe(true);
+  });
+
+  it('same name in another netns: TUN created there, but the live socket is refused (exit 1), first untouched', async () => {
+    const name = uniqueName('tsgd');
+    const first = await startDaemon(name);
+    expect(first.code).toBe(0);
+    const ino = lstatSync(sockPath(name)).ino;
+    const ns = await createNetns('tsgd', reg);
+    const second = await exec('ip', ['netns', 'exec', ns, BIN, name], { allowFailure: true, timeoutMs: 20_000 });
+    expect(second.code).toBe(1);
+    expect(second.stdout).toMatch(/^ERROR: .*UAPI listen error: unix socket in use$/m);
+    // The second daemon's TUN went away with it.
+    expect((await exec('ip', ['-n', ns, 'link', 'show', name], { allowFailure: true })).code).not.toBe(0);
+    expect(running(first.pid!)).toBe(true);
+    expect(lstatSync(sockPath(name)).ino).toBe(ino);
     expect((await uapiGet(sockPath(name))).endsWith('errno=0\n\n')).toBe(true);
   });
 
