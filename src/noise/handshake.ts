@@ -180,13 +180,27 @@ export interface InitiatorState {
   consumed: boolean;
 }
 
-export interface InitiationParams {
+/**
+ * Our ephemeral key for one handshake: either 32 random bytes (clamped and imported here) or a
+ * key already made by `generateEphemeral(local.backend)` (crypto/x25519.ts), which skips the
+ * import. One of the two is required; `ephemeral` wins when both are given.
+ */
+export interface EphemeralParams {
+  ephemeralPrivate?: Uint8Array;
+  ephemeral?: X25519PrivateKey;
+}
+
+export interface InitiationParams extends EphemeralParams {
   /** Our index for this handshake (u32). */
   senderIndex: number;
-  /** 32 random bytes (clamped here). */
-  ephemeralPrivate: Uint8Array;
   /** 12-byte TAI64N (tai64n.ts). */
   timestamp: Uint8Array;
+}
+
+function ephemeralKey(local: LocalIdentity, p: EphemeralParams): X25519PrivateKey {
+  if (p.ephemeral) return p.ephemeral;
+  if (!p.ephemeralPrivate) throw new TypeError('ephemeralPrivate or ephemeral is required');
+  return local.backend.importPrivate(p.ephemeralPrivate);
 }
 
 /**
@@ -201,7 +215,7 @@ export function createInitiation(
 ): { message: Uint8Array; state: InitiatorState } | null {
   if (!remote.staticStatic || !remote.key) return null;
   if (params.timestamp.length !== TAI64N_SIZE) throw new RangeError('timestamp must be 12 bytes');
-  const ephemeral = local.backend.importPrivate(params.ephemeralPrivate);
+  const ephemeral = ephemeralKey(local, params);
   const message = new Uint8Array(MESSAGE_INITIATION_SIZE);
   writeMessageType(message, 0, MESSAGE_INITIATION);
   writeU32LE(message, INIT_SENDER, params.senderIndex);
@@ -289,11 +303,11 @@ export function createResponse(
   local: LocalIdentity,
   remote: RemoteIdentity,
   state: ResponderState,
-  params: { senderIndex: number; ephemeralPrivate: Uint8Array },
+  params: { senderIndex: number } & EphemeralParams,
   trace?: HandshakeTrace,
 ): { message: Uint8Array; keys: SessionKeys } | null {
   if (state.consumed || !remote.key) return null;
-  const ephemeral = local.backend.importPrivate(params.ephemeralPrivate);
+  const ephemeral = ephemeralKey(local, params);
   let remoteEphemeral: X25519PublicKey;
   if (state.remoteEphemeralKey) {
     remoteEphemeral = state.remoteEphemeralKey;

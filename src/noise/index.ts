@@ -21,6 +21,7 @@ export {
   type InitiatorState,
   type ResponderState,
   type InitiationParams,
+  type EphemeralParams,
   type ConsumedInitiation,
   wireguardInitialState,
   mac1KeyFor,
