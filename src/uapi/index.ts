@@ -12,3 +12,13 @@ export {
 } from './errors.js';
 export { RequestReader, type RequestLimits, type UapiFrame } from './request-reader.js';
 export { resolveZoneByName } from './zone.js';
+export {
+  DEFAULT_UAPI_DIR,
+  UapiListenError,
+  UapiServer,
+  type SetResult,
+  type UapiHandler,
+  type UapiListenTarget,
+  type UapiLogger,
+  type UapiServerOptions,
+} from './server.js';
