@@ -173,12 +173,14 @@ describe('UapiServer framing (spec §1.3–1.4, G8)', () => {
 describe('UapiServer serialization and robustness (G9, G10)', () => {
   it('requests from all connections run one at a time: a get never overtakes an async set', async () => {
     handler.setDelayMs = 150;
+    let started = 0;
+    handler.beforeRequest = () => started++;
     const order: string[] = [];
     const a = exchange(path, 'set=1\nlisten_port=777\n\n', { idleMs: 400 }).then((r) => {
       order.push('set');
       return r;
     });
-    await sleep(20);
+    await waitFor(() => started === 1); // the set is in the queue, awaiting its delay
     const b = exchange(path, 'get=1\n\n', { idleMs: 400 }).then((r) => {
       order.push('get');
       return r;
@@ -186,6 +188,8 @@ describe('UapiServer serialization and robustness (G9, G10)', () => {
     const [ra, rb] = await Promise.all([a, b]);
     expect(ra.data).toBe('errno=0\n\n');
     expect(rb.data).toBe('listen_port=777\nerrno=0\n\n');
+    expect(order).toEqual(['set', 'get']);
+    expect(started).toBe(2);
   });
 
   it('1000 connections of random bytes, then a valid get is still answered', async () => {
