@@ -28,6 +28,7 @@ export class FakeHandler implements UapiHandler {
   text: string | null = null;
   /** Delay (ms) before a set takes effect, to test the global queue. */
   setDelayMs = 0;
+  beforeRequest?: () => void;
 
   get(): DeviceSnapshot | string {
     this.gets++;
