@@ -64,6 +64,38 @@ export class Blake2s {
     return this;
   }
 
+  /**
+   * Compresses a full buffered block now instead of on the next update. Only valid when more
+   * input will follow (else that block had to be the last); lets a keyed prefix be saved with
+   * copyFrom and replayed (HMAC key states in hmac.ts).
+   */
+  absorbBuffered(): this {
+    if (this.pos === 64) {
+      this.t += 64;
+      compress(this.h, this.buf, 0, this.t, false);
+      this.pos = 0;
+    }
+    return this;
+  }
+
+  /** Takes over `o`'s state (chaining value, counter, buffered bytes). */
+  copyFrom(o: Blake2s): this {
+    this.h.set(o.h);
+    this.t = o.t;
+    this.outLen = o.outLen;
+    this.pos = o.pos;
+    for (let i = 0; i < o.pos; i++) this.buf[i] = o.buf[i];
+    return this;
+  }
+
+  /** Forgets everything (key material); init before the next use. */
+  wipe(): void {
+    this.h.fill(0);
+    this.buf.fill(0);
+    this.pos = 0;
+    this.t = 0;
+  }
+
   /** Writes the digest (outLen bytes) to out[off..]. The hasher must be init'ed again to reuse. */
   digestInto(out: Uint8Array, off = 0): void {
     const buf = this.buf;

@@ -46,6 +46,25 @@ describe('Blake2s engine (allocation-free JS)', () => {
     }
   });
 
+  it('absorbBuffered + copyFrom replay a saved prefix (HMAC key states); wipe forgets it', () => {
+    const prefix = Uint8Array.from({ length: 64 }, (_, i) => i ^ 0x36);
+    const saved = new Blake2s().init(32).update(prefix).absorbBuffered();
+    for (const n of [1, 32, 64, 65, 200]) {
+      const msg = Uint8Array.from({ length: n }, (_, i) => (i * 31) & 0xff);
+      const whole = new Uint8Array(64 + n);
+      whole.set(prefix);
+      whole.set(msg, 64);
+      expect(bytesToHex(e.copyFrom(saved).update(msg).digest())).toBe(bytesToHex(nobleBlake2s(whole)));
+    }
+    // A partly filled buffer is copied too.
+    const part = new Blake2s().init(16).update(prefix.subarray(0, 10));
+    expect(bytesToHex(e.copyFrom(part).update(prefix.subarray(10)).digest())).toBe(bytesToHex(nobleBlake2s(prefix, { dkLen: 16 })));
+    saved.wipe();
+    expect(bytesToHex(e.copyFrom(saved).update(Uint8Array.of(1)).digest())).not.toBe(
+      bytesToHex(nobleBlake2s(Uint8Array.of(...prefix, 1))),
+    );
+  });
+
   it('RFC 7693 Appendix B ("abc")', () => {
     const v = V.rfc7693_appendix_b[0];
     expect(bytesToHex(e.init(v.outlen).update(h(v.input)).digest())).toBe(v.hash);
