@@ -187,6 +187,10 @@ function handleInitiation(dev: Device, msg: Uint8Array, source: Uint8Array, now:
     peer.txBytes += BigInt(MESSAGE_RESPONSE_SIZE);
     peer.timers.anyAuthenticatedPacketSent(now);
   }
+  // B15/A7: a response paces our own initiations like one we sent (wireguard-go and the
+  // kernel set last_sent_handshake here), so data staged before the initiator confirms
+  // does not start a competing handshake.
+  peer.lastInitiationSent = now;
   dev.armTimers(peer);
 }
 
