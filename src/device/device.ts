@@ -1,6 +1,6 @@
 import { systemClock, type Clock, type RandomSource } from '../clock.js';
 import { MAX_PEERS, REKEY_TIMEOUT_JITTER_MAX, DEFAULT_MTU, MAX_PADDING_MTU } from '../constants.js';
-import { base64ToKey, bytesToHex, constantTimeEqual, cryptoRandom, isAllZero, keyToBase64 } from '../crypto/index.js';
+import { base64ToKey, bytesToHex, constantTimeEqual, cryptoRandom, isAllZero, keyToBase64, type TransportCipher } from '../crypto/index.js';
 import type { Bind } from '../io/bind.js';
 import { Endpoint } from '../io/endpoint.js';
 import { PacketBatch } from '../io/packet-batch.js';
@@ -32,6 +32,7 @@ import { RateLimiter } from './ratelimiter.js';
 import { receiveUdpBatch } from './receive-path.js';
 import { flushStaged, sendKeepalive, sendTunBatch } from './send-path.js';
 import { newDropCounters, type DropCounters } from './stats.js';
+import { cipherFactory, RunScratch, type CipherKind } from './cipher-runs.js';
 import { applySetOps } from './uapi-apply.js';
 
 /** What an index in the index table names: a pending handshake of a peer, or a session. */
@@ -56,6 +57,8 @@ export interface DeviceOptions {
   logger?: Logger;
   /** Capacity of the incoming handshake queue; under load at 1/8 of it (B5). */
   handshakeQueueCapacity?: number;
+  /** Transport AEAD: 'native' (batched, through the addon; default when built) or 'js' (node:crypto). */
+  cipher?: CipherKind;
   /** Capacity of the per-source rate limiter table (B10). */
   rateLimiterCapacity?: number;
 }
@@ -127,6 +130,10 @@ export class Device extends TypedEmitter<DeviceEvents> {
   /** @internal */ stagedBatch: PacketBatch | null = null;
   /** @internal */ batchGen = 0;
   /** @internal */ readonly touched: Peer[] = [];
+  /** @internal */ readonly sealScratch = new RunScratch();
+  /** @internal */ readonly openScratch = new RunScratch();
+  /** @internal */ readonly openKeypairs: (Keypair | null)[] = [];
+  /** @internal */ readonly createCipher: (key: Uint8Array) => TransportCipher;
   /** @internal */ forcedUnderLoad: boolean | null = null;
   /** @internal */ tap: PacketTap | null = null;
   /** Why packets were dropped (each drop counted once). */
@@ -147,6 +154,7 @@ export class Device extends TypedEmitter<DeviceEvents> {
     this.random = options.random ?? cryptoRandom;
     this.logger = options.logger ?? silentLogger;
     this.indices = new IndexTable<IndexEntry>(this.random);
+    this.createCipher = cipherFactory(options.cipher);
     this.rateLimiter = new RateLimiter(options.rateLimiterCapacity ?? 8192, this.random);
     this.handshakes = new HandshakeQueue(this, options.handshakeQueueCapacity ?? 4096);
     this.listenPortWanted = options.listenPort ?? 0;

@@ -19,7 +19,7 @@ import {
   REKEY_TIMEOUT,
   UNDER_LOAD_AFTER_TIME,
 } from '../constants.js';
-import { bytesToHex, createTransportCipher } from '../crypto/index.js';
+import { bytesToHex } from '../crypto/index.js';
 import { Endpoint, ENDPOINT_RECORD_SIZE } from '../io/endpoint.js';
 import {
   compareTai64n,
@@ -232,8 +232,8 @@ function handleCookieReply(dev: Device, msg: Uint8Array, now: number): void {
 
 function installSession(dev: Device, peer: Peer, entry: IndexEntry, keys: SessionKeys, now: number): Keypair {
   const kp = new Keypair(
-    createTransportCipher(keys.sendKey),
-    createTransportCipher(keys.receiveKey),
+    dev.createCipher(keys.sendKey),
+    dev.createCipher(keys.receiveKey),
     keys.localIndex,
     keys.remoteIndex,
     keys.isInitiator,

@@ -50,6 +50,8 @@ export class Peer {
 
   /** Per-batch bookkeeping on the packet path (see send/receive paths). */
   batchGen = -1;
+  /** Position in the device's `touched` list during the current batch. */
+  batchIndex = 0;
   batchTx = 0;
   batchRx = 0;
   batchKeypair: Keypair | null = null;

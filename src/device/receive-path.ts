@@ -18,6 +18,7 @@ import { sendInitiation } from './handshake-path.js';
 import { ipFamily, ipLength, srcOffset } from './ip.js';
 import type { Peer } from './peer.js';
 import { flushStaged } from './send-path.js';
+import { openRun } from './cipher-runs.js';
 
 const TRANSPORT_MIN = 32;
 
@@ -30,11 +31,12 @@ export function receiveUdpBatch(dev: Device, batch: PacketBatch): void {
   const data = batch.data;
   const tap = dev.tap?.udpIn;
   if (tap) for (let i = 0; i < n; i++) tap(batch.packet(i), Endpoint.fromRecord(batch.endpoints, i * ENDPOINT_RECORD_SIZE));
-  const gen = ++dev.batchGen;
-  const touched = dev.touched;
-  touched.length = 0;
   const now = dev.clock.now();
-  let w = 0;
+  const run = dev.openScratch;
+  run.ensure(n);
+  const kps = dev.openKeypairs;
+  // Pass 1: classify; transport messages that may be fresh become candidates (no state change).
+  let c = 0;
   let queuedHandshakes = false;
   for (let i = 0; i < n; i++) {
     const off = batch.offsets[i];
@@ -56,8 +58,7 @@ export function receiveUdpBatch(dev: Device, batch: PacketBatch): void {
       dev.drops.malformed++;
       continue;
     }
-    const entry = dev.indices.get(readU32(data, off + 4));
-    const kp = entry?.keypair;
+    const kp = dev.indices.get(readU32(data, off + 4))?.keypair;
     if (kp === null || kp === undefined) {
       dev.drops.unknownIndex++;
       continue;
@@ -72,22 +73,49 @@ export function receiveUdpBatch(dev: Device, batch: PacketBatch): void {
       dev.drops.replayed++;
       continue;
     }
-    if (!kp.receiveCipher.open(lo, hi, data, off + 16, len - 16)) {
+    run.offsets[c] = off + 16;
+    run.lengths[c] = len - 16;
+    run.counterLo[c] = lo;
+    run.counterHi[c] = hi;
+    run.index[c] = i;
+    kps[c] = kp;
+    c++;
+  }
+  // Pass 2: open runs of candidates that share a session, one call per run.
+  let runStart = 0;
+  for (let k = 1; k <= c; k++) {
+    if (k === c || kps[k] !== kps[runStart]) {
+      openRun(kps[runStart]!.receiveCipher, data, run, runStart, k - runStart);
+      runStart = k;
+    }
+  }
+  // Pass 3: authenticated packets update state and go to the TUN, in arrival order.
+  const gen = ++dev.batchGen;
+  const touched = dev.touched;
+  touched.length = 0;
+  let w = 0;
+  for (let k = 0; k < c; k++) {
+    const kp = kps[k]!;
+    kps[k] = null;
+    if (run.status[k] === 0) {
       dev.drops.badTag++;
       continue;
     }
-    if (!kp.replay.accept(lo, hi)) {
+    if (!kp.replay.accept(run.counterLo[k], run.counterHi[k])) {
       dev.drops.replayed++;
       continue;
     }
-    // Authenticated from here on.
-    const peer = entry!.peer;
+    const entry = dev.indices.get(kp.localIndex);
+    if (entry === undefined || entry.keypair !== kp) continue; // session dropped meanwhile
+    const peer = entry.peer;
     if (peer.batchGen !== gen) {
       beginReceiveBatch(peer, gen);
       touched.push(peer);
     }
-    peer.batchRx += len;
-    const epOff = i * ENDPOINT_RECORD_SIZE;
+    const pOff = run.offsets[k];
+    const ptLen = run.lengths[k] - 16;
+    peer.batchRx += ptLen + TRANSPORT_MIN;
+    const epOff = run.index[k] * ENDPOINT_RECORD_SIZE;
     if (peer.endpoint === null || !peer.endpoint.sameRecord(batch.endpoints, epOff)) {
       const roamed = peer.endpoint === null || !peer.endpoint.sameRemote(batch.endpoints, epOff);
       peer.endpoint = Endpoint.fromRecord(batch.endpoints, epOff);
@@ -98,9 +126,7 @@ export function receiveUdpBatch(dev: Device, batch: PacketBatch): void {
       kp.rekeyRequested = true;
       peer.batchRekey = true;
     }
-    const ptLen = len - TRANSPORT_MIN;
     if (ptLen === 0) continue; // keepalive (C7)
-    const pOff = off + 16;
     const family = ipFamily(data, pOff, ptLen);
     if (family === 0) {
       dev.drops.badInnerPacket++;

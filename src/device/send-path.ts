@@ -12,7 +12,9 @@
  * packet. Packets of one peer keep their TUN order (C13).
  */
 import { AEAD_TAG_SIZE, MESSAGE_TRANSPORT, MESSAGE_TRANSPORT_HEADER_SIZE } from '../constants.js';
+import { ENDPOINT_RECORD_SIZE, EP_FLAGS, EP_FLAG_LOCAL } from '../io/endpoint.js';
 import { HEADROOM, PacketBatch } from '../io/packet-batch.js';
+import { sealRun, type RunScratch } from './cipher-runs.js';
 import type { Keypair } from '../session/keypair.js';
 import type { Device } from './device.js';
 import { sendInitiation } from './handshake-path.js';
@@ -31,7 +33,11 @@ export function sendTunBatch(dev: Device, batch: PacketBatch): void {
   const now = dev.clock.now();
   const mtu = dev.mtu;
   const data = batch.data;
+  const run = dev.sealScratch;
+  run.ensure(n);
   let w = 0;
+  let runStart = 0;
+  let runKp: Keypair | null = null;
   for (let i = 0; i < n; i++) {
     const off = batch.offsets[i];
     const len = batch.lengths[i];
@@ -47,6 +53,7 @@ export function sendTunBatch(dev: Device, batch: PacketBatch): void {
     }
     if (peer.batchGen !== gen) {
       beginBatch(peer, gen);
+      peer.batchIndex = touched.length;
       touched.push(peer);
       // Staged packets go first (C13): while any wait, new ones queue behind them.
       const kp = peer.keypairs.current;
@@ -58,17 +65,26 @@ export function sendTunBatch(dev: Device, batch: PacketBatch): void {
       peer.batchNeedsFlush = true;
       continue;
     }
-    const msgLen = sealPacket(kp, data, off, len, mtu, off - MESSAGE_TRANSPORT_HEADER_SIZE);
-    batch.offsets[w] = off - MESSAGE_TRANSPORT_HEADER_SIZE;
-    batch.lengths[w] = msgLen;
-    batch.endpoints.set(peer.endpoint!.record, w * 48);
-    peer.batchTx += msgLen;
+    if (kp !== runKp) {
+      if (runKp !== null) sealRun(runKp.sendCipher, data, run, runStart, w - runStart);
+      runKp = kp;
+      runStart = w;
+    }
+    const hdr = off - MESSAGE_TRANSPORT_HEADER_SIZE;
+    const padded = prepareMessage(kp, data, off, len, mtu, hdr, run, w);
+    batch.offsets[w] = hdr;
+    batch.lengths[w] = MESSAGE_TRANSPORT_HEADER_SIZE + padded + AEAD_TAG_SIZE;
+    batch.endpoints.set(peer.endpoint!.record, w * ENDPOINT_RECORD_SIZE);
+    batch.meta[w] = peer.batchIndex;
+    peer.batchTx += batch.lengths[w];
     w++;
   }
+  if (runKp !== null) sealRun(runKp.sendCipher, data, run, runStart, w - runStart);
   batch.count = w;
   if (w > 0) {
     if (dev.tap?.udpOut) for (let i = 0; i < w; i++) dev.tap.udpOut(batch.packet(i));
     dev.bind.send(batch);
+    dropRefusedSources(batch, w, touched);
   }
   for (let t = 0; t < touched.length; t++) {
     const peer = touched[t];
@@ -86,6 +102,20 @@ export function sendTunBatch(dev: Device, batch: PacketBatch): void {
   touched.length = 0;
 }
 
+/**
+ * A bind that could not send from a peer's sticky source clears the local-source flag in the
+ * batch's endpoint record (Bind contract); the peer then forgets that source (E7, F15 a).
+ */
+function dropRefusedSources(batch: PacketBatch, count: number, touched: Peer[]): void {
+  for (let i = 0; i < count; i++) {
+    const peer = touched[batch.meta[i]];
+    const ep = peer.endpoint;
+    if (ep !== null && (ep.record[EP_FLAGS] & EP_FLAG_LOCAL) !== 0 && (batch.endpoints[i * ENDPOINT_RECORD_SIZE + EP_FLAGS] & EP_FLAG_LOCAL) === 0) {
+      peer.endpoint = ep.withoutLocal();
+    }
+  }
+}
+
 function beginBatch(peer: Peer, gen: number): void {
   peer.batchGen = gen;
   peer.batchTx = 0;
@@ -97,11 +127,12 @@ function beginBatch(peer: Peer, gen: number): void {
 }
 
 /**
- * Seal the plaintext at data[off, off+len) into a transport message whose header starts at
- * `hdr` (= off − 16): zero padding (C6), header with the next counter, tag after. Returns the
- * message length. The caller checked that the keypair can send.
+ * Prepare the plaintext at data[off, off+len) for sealing as entry `at` of `run`: zero
+ * padding (C6), the transport header at `hdr` (= off − 16) with the next counter, and the
+ * run entry (plaintext offset, padded length, counter). Returns the padded length. The caller
+ * checked that the keypair can send, and seals the run afterwards.
  */
-export function sealPacket(kp: Keypair, data: Uint8Array, off: number, len: number, mtu: number, hdr: number): number {
+function prepareMessage(kp: Keypair, data: Uint8Array, off: number, len: number, mtu: number, hdr: number, run: RunScratch, at: number): number {
   const padded = paddedLength(len, mtu);
   if (padded > len) data.fill(0, off + len, off + padded);
   const lo = kp.sendLo;
@@ -114,8 +145,11 @@ export function sealPacket(kp: Keypair, data: Uint8Array, off: number, len: numb
   writeU32(data, hdr + 4, kp.remoteIndex);
   writeU32(data, hdr + 8, lo);
   writeU32(data, hdr + 12, hi);
-  kp.sendCipher.seal(lo, hi, data, off, padded);
-  return MESSAGE_TRANSPORT_HEADER_SIZE + padded + AEAD_TAG_SIZE;
+  run.offsets[at] = off;
+  run.lengths[at] = padded;
+  run.counterLo[at] = lo;
+  run.counterHi[at] = hi;
+  return padded;
 }
 
 function writeU32(b: Uint8Array, off: number, v: number): void {
@@ -142,6 +176,8 @@ export function flushStaged(dev: Device, peer: Peer): void {
   const mtu = dev.mtu;
   let sentBytes = 0;
   let sentData = false;
+  const run = dev.sealScratch;
+  run.ensure(batch.capacity);
   while (peer.staged.length > 0 && !kp.sendExhausted) {
     batch.count = 0;
     while (batch.count < batch.capacity && peer.staged.length > 0 && !kp.sendExhausted) {
@@ -149,15 +185,19 @@ export function flushStaged(dev: Device, peer: Peer): void {
       const i = batch.count++;
       const off = batch.packetStart(i);
       batch.data.set(pkt, off);
-      const msgLen = sealPacket(kp, batch.data, off, pkt.length, mtu, off - MESSAGE_TRANSPORT_HEADER_SIZE);
+      const padded = prepareMessage(kp, batch.data, off, pkt.length, mtu, off - MESSAGE_TRANSPORT_HEADER_SIZE, run, i);
       batch.offsets[i] = off - MESSAGE_TRANSPORT_HEADER_SIZE;
-      batch.lengths[i] = msgLen;
-      batch.endpoints.set(peer.endpoint.record, i * 48);
-      sentBytes += msgLen;
+      batch.lengths[i] = MESSAGE_TRANSPORT_HEADER_SIZE + padded + AEAD_TAG_SIZE;
+      batch.endpoints.set(peer.endpoint.record, i * ENDPOINT_RECORD_SIZE);
+      sentBytes += batch.lengths[i];
       if (pkt.length > 0) sentData = true;
     }
+    sealRun(kp.sendCipher, batch.data, run, 0, batch.count);
     if (dev.tap?.udpOut) for (let i = 0; i < batch.count; i++) dev.tap.udpOut(batch.packet(i));
     dev.bind.send(batch);
+    if ((peer.endpoint.record[EP_FLAGS] & EP_FLAG_LOCAL) !== 0 && (batch.endpoints[EP_FLAGS] & EP_FLAG_LOCAL) === 0) {
+      peer.endpoint = peer.endpoint.withoutLocal();
+    }
   }
   batch.count = 0;
   if (sentBytes > 0) {
