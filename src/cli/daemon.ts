@@ -6,11 +6,9 @@ import { join } from 'node:path';
 import { Device } from '../device/device.js';
 import { LinuxTun } from '../io/linux-tun.js';
 import { NativeBind } from '../io/native-bind.js';
-import { uapiError, type SetOp, type UapiError } from '../uapi/index.js';
-import { DEFAULT_UAPI_DIR, UapiServer, type SetResult } from '../uapi/server.js';
+import { DEFAULT_UAPI_DIR, UapiServer } from '../uapi/server.js';
 import { identityOf, SocketFileWatch, unlinkIfOurs, type SocketIdentity } from '../uapi/socket-file.js';
 import { interfaceNameError, parseFdVar } from './args.js';
-import { IpcErrorCapture } from './ipc-error-capture.js';
 import type { CliLogger } from './log.js';
 
 /** The MTU the TUN gets once at creation (as wireguard-go). */
@@ -99,8 +97,7 @@ export class Daemon {
     let device: Device | null = null;
     try {
       bind = new NativeBind();
-      const deviceLogger = new IpcErrorCapture(logger);
-      device = new Device({ tun, bind, logger: deviceLogger });
+      device = new Device({ tun, bind, logger });
       await device.up();
       logger.debug('Device started');
 
@@ -108,7 +105,7 @@ export class Daemon {
       const server = new UapiServer({
         handler: {
           get: () => device!.ipcGet(),
-          set: (ops, parseError) => applySet(device!, deviceLogger, ops, parseError),
+          set: (ops, parseError) => device!.applyParsed(ops, parseError),
           beforeRequest: () => tun.drainEvents(),
         },
         logger,
@@ -183,14 +180,6 @@ export class Daemon {
   }
 }
 
-/** UAPI `set`: apply through the device, with the device's own error line folded into the reply's. */
-async function applySet(device: Device, capture: IpcErrorCapture, ops: SetOp[], parseError: UapiError | null): Promise<SetResult> {
-  const { result: errno, reason } = await capture.run(() => device.applyParsed(ops, parseError));
-  if (errno === 0) return 0;
-  if (reason !== null) return uapiError(errno, reason);
-  if (parseError && parseError.errno === errno) return parseError;
-  return uapiError(errno, 'set operation failed');
-}
 
 function describe(e: unknown): string {
   return e instanceof Error ? e.message : String(e);

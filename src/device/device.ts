@@ -403,9 +403,9 @@ export class Device extends TypedEmitter<DeviceEvents> {
         ops.push({ op: 'allowed_ip', family: p.family, addr: p.addr, bits: p.bits, remove: false });
       }
     }
-    const errno = applySetOps(this, ops);
-    if (typeof errno !== 'number') throw new Error('unexpected asynchronous peer update');
-    if (errno !== 0) throw new Error(`peer update failed (errno ${errno})`);
+    const result = applySetOps(this, ops);
+    if (result instanceof Promise) throw new Error('unexpected asynchronous peer update');
+    if (result !== 0) throw new Error(`peer update failed: ${result.message}`);
   }
 
   /** Remove a peer; returns false if there was none. */
@@ -457,23 +457,25 @@ export class Device extends TypedEmitter<DeviceEvents> {
   }
 
   /**
-   * Apply a `set=1` request body (the lines after `set=1`, with or without the final blank
-   * line). Resolves to the errno of the reply: 0, or negative (-22, -71, -98, ...).
+   * Apply a `set=1` request body (the lines after `set=1`, up to the blank line). Resolves
+   * to the errno of the reply: 0, or negative (-22, -71, -98, ...); a failure is logged once.
    */
   async ipcSet(body: string): Promise<number> {
     const { ops, error } = parseSetRequest(body.startsWith('set=1\n') ? body.slice(6) : body);
-    return this.applyParsed(ops, error);
+    const result = await this.applyParsed(ops, error);
+    if (result === 0) return 0;
+    this.logger.error(`IPC error ${result.errno}: ${result.message}`);
+    return result.errno;
   }
 
-  /** @internal Apply already-parsed operations (the UAPI server's entry point). */
-  async applyParsed(ops: SetOp[], error: UapiError | null): Promise<number> {
-    const errno = await applySetOps(this, ops);
-    if (errno !== 0) return errno;
-    if (error) {
-      this.logger.error(`IPC error ${error.errno}: ${error.message}`);
-      return error.errno;
-    }
-    return 0;
+  /**
+   * @internal Apply already-parsed operations (the UAPI server's entry point): the operations
+   * before the parse error are applied, then the first failure is returned, not logged.
+   */
+  async applyParsed(ops: SetOp[], parseError: UapiError | null): Promise<0 | UapiError> {
+    const result = await applySetOps(this, ops);
+    if (result !== 0) return result;
+    return parseError ?? 0;
   }
 
   // ---------------------------------------------------------------- timers

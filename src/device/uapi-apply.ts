@@ -6,13 +6,13 @@
  */
 import { constantTimeEqual, isAllZero } from '../crypto/index.js';
 import { BindError } from '../io/bind.js';
-import type { SetOp } from '../uapi/index.js';
+import { uapiError, UAPI_EADDRINUSE, UAPI_EINVAL, type SetOp, type UapiError } from '../uapi/index.js';
 import type { Device } from './device.js';
 import type { Peer } from './peer.js';
 import { flushStaged, sendKeepalive } from './send-path.js';
 
-const EINVAL = -22;
-const EADDRINUSE = -98;
+/** Result of applying operations: 0, or the first failure (errno and reason). */
+export type ApplyResult = 0 | UapiError;
 
 interface Section {
   peer: Peer | null;
@@ -23,39 +23,38 @@ interface Section {
 }
 
 /**
- * Apply `ops` in order; returns 0 or the negative errno of the first failing operation.
+ * Apply `ops` in order; returns 0 or the first failure (the caller logs and replies it).
  * Synchronous unless an operation needs the sockets rebound (listen_port), in which case a
  * Promise is returned.
  */
-export function applySetOps(dev: Device, ops: SetOp[]): number | Promise<number> {
+export function applySetOps(dev: Device, ops: SetOp[]): ApplyResult | Promise<ApplyResult> {
   const section: Section = { peer: null, ignored: false, created: false, keepaliveEnabled: false };
   return run(dev, ops, 0, section);
 }
 
-function run(dev: Device, ops: SetOp[], start: number, s: Section): number | Promise<number> {
+function run(dev: Device, ops: SetOp[], start: number, s: Section): ApplyResult | Promise<ApplyResult> {
   for (let i = start; i < ops.length; i++) {
     const op = ops[i];
     if (op.op === 'listen_port') {
       return dev.setListenPort(op.port).then(
         () => run(dev, ops, i + 1, s),
         (e: unknown) => {
-          dev.logger.error(`IPC error ${EADDRINUSE}: failed to set listen_port: ${errorText(e)}`);
           endSection(dev, s);
-          return EADDRINUSE;
+          return uapiError(UAPI_EADDRINUSE, `failed to set listen_port: ${errorText(e)}`);
         },
       );
     }
-    const errno = applyOne(dev, op, s);
-    if (errno !== 0) {
+    const result = applyOne(dev, op, s);
+    if (result !== 0) {
       endSection(dev, s);
-      return errno;
+      return result;
     }
   }
   endSection(dev, s);
   return 0;
 }
 
-function applyOne(dev: Device, op: Exclude<SetOp, { op: 'listen_port' }>, s: Section): number {
+function applyOne(dev: Device, op: Exclude<SetOp, { op: 'listen_port' }>, s: Section): ApplyResult {
   switch (op.op) {
     case 'private_key':
       dev.setPrivateKey(op.key);
@@ -65,8 +64,7 @@ function applyOne(dev: Device, op: Exclude<SetOp, { op: 'listen_port' }>, s: Sec
         dev.setFwmark(op.mark);
         return 0;
       } catch (e) {
-        dev.logger.error(`IPC error ${EADDRINUSE}: failed to set fwmark: ${errorText(e)}`);
-        return EADDRINUSE;
+        return uapiError(UAPI_EADDRINUSE, `failed to set fwmark: ${errorText(e)}`);
       }
     case 'replace_peers':
       for (const p of [...dev.peersByKey.values()]) dev.removePeerObject(p);
@@ -83,9 +81,8 @@ function applyOne(dev: Device, op: Exclude<SetOp, { op: 'listen_port' }>, s: Sec
         try {
           peer = dev.createPeer(op.key);
         } catch {
-          dev.logger.error(`IPC error ${EINVAL}: too many peers`);
           s.ignored = true;
-          return EINVAL;
+          return uapiError(UAPI_EINVAL, 'too many peers');
         }
         s.created = true;
       }
