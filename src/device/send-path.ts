@@ -11,7 +11,7 @@
  * The TUN's batch is rewritten in place and handed to the bind: no copy, no allocation per
  * packet. Packets of one peer keep their TUN order (C13).
  */
-import { AEAD_TAG_SIZE, MESSAGE_TRANSPORT, MESSAGE_TRANSPORT_HEADER_SIZE } from '../constants.js';
+import { AEAD_TAG_SIZE, MAX_PADDING_MTU, MESSAGE_TRANSPORT, MESSAGE_TRANSPORT_HEADER_SIZE } from '../constants.js';
 import { ENDPOINT_RECORD_SIZE, EP_FLAGS, EP_FLAG_LOCAL } from '../io/endpoint.js';
 import { HEADROOM, PacketBatch } from '../io/packet-batch.js';
 import { sealRun, type RunScratch } from './cipher-runs.js';
@@ -42,7 +42,9 @@ export function sendTunBatch(dev: Device, batch: PacketBatch): void {
     const off = batch.offsets[i];
     const len = batch.lengths[i];
     const family = ipFamily(data, off, len);
-    if (family === 0) {
+    // G6: a packet whose transport message could not fit a datagram (wireguard-go's
+    // MaxContentSize) is junk too, dropped before routing.
+    if (family === 0 || len > MAX_PADDING_MTU) {
       dev.drops.tunInvalid++;
       continue;
     }
