@@ -6,9 +6,11 @@
 import { randomBytes } from 'node:crypto';
 import { base64ToKey, createTransportCipher, type TransportCipher } from '../../../src/crypto/index.js';
 import { Endpoint } from '../../../src/io/endpoint.js';
-import { MemoryBind, type MemoryNetwork } from '../../../src/io/memory-bind.js';
+import { Device } from '../../../src/device/device.js';
+import { MemoryBind, MemoryNetwork } from '../../../src/io/memory-bind.js';
+import { MemoryTun } from '../../../src/io/memory-tun.js';
 import { PacketBatch } from '../../../src/io/packet-batch.js';
-import type { ManualClock } from '../../../src/manual-clock.js';
+import { ManualClock } from '../../../src/manual-clock.js';
 import {
   consumeResponse,
   CookieGenerator,
@@ -21,7 +23,8 @@ import {
   type RemoteIdentity,
 } from '../../../src/noise/index.js';
 import { generateKeyPair, type KeyPair } from '../../../src/keys.js';
-import { settle } from './pair.js';
+import { buildIcmpEcho } from '../../helpers/packets.js';
+import { makePair, settle, type Pair } from './pair.js';
 
 export interface WireRecord {
   from: string;
@@ -201,23 +204,16 @@ export class FakePeer {
 
 // ---------------------------------------------------------------- setups
 
-import { Device } from '../../../src/device/device.js';
-import { MemoryNetwork as Net } from '../../../src/io/memory-bind.js';
-import { MemoryTun } from '../../../src/io/memory-tun.js';
-import { ManualClock as Clock } from '../../../src/manual-clock.js';
-import { buildIcmpEcho } from '../../helpers/packets.js';
-import { makePair, type Pair } from './pair.js';
-
 export const A_ADDR = '192.0.2.1:1001';
 export const B_ADDR = '192.0.2.2:1002';
 
 /** A pair on a simulated clock with a wire log. */
 export async function clockedPair(opts: { endpointOnB?: boolean; psk?: string } = {}): Promise<{
   p: Pair;
-  clock: Clock;
+  clock: ManualClock;
   log: WireRecord[];
 }> {
-  const clock = new Clock();
+  const clock = new ManualClock();
   const p = await makePair({ clock, ...opts });
   const log = tapWire(p.net, clock);
   return { p, clock, log };
@@ -256,8 +252,8 @@ export function totalDrops(dev: Device): number {
  * (tunnel 10.0.0.9/32), on a simulated clock.
  */
 export async function solo(opts: { fakeEndpoint?: boolean; psk?: string } = {}): Promise<{
-  net: Net;
-  clock: Clock;
+  net: MemoryNetwork;
+  clock: ManualClock;
   dev: Device;
   tun: MemoryTun;
   fake: FakePeer;
@@ -265,8 +261,8 @@ export async function solo(opts: { fakeEndpoint?: boolean; psk?: string } = {}):
   keys: KeyPair;
   log: WireRecord[];
 }> {
-  const clock = new Clock();
-  const net = new Net();
+  const clock = new ManualClock();
+  const net = new MemoryNetwork();
   const log = tapWire(net, clock);
   const keys = generateKeyPair();
   const tun = new MemoryTun({ name: 'd0' });
