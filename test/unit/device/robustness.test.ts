@@ -106,6 +106,15 @@ describe('G. robustness', () => {
     expect(s.dev.drops.badMac1).toBe(bad.length - 32);
     expect(totalDrops(s.dev)).toBe(bad.length);
     expect(s.dev.peers()[0].rxBytes).toBe(0n);
+    // Under load, every mac2 flip is refused with a cookie reply and not processed.
+    s.dev.forceUnderLoad(true);
+    const mac2Flips = flips(init, (byte) => byte < 132);
+    await sendAll(s.host, s.dev, mac2Flips);
+    const replies = s.host.take();
+    expect(replies).toHaveLength(mac2Flips.length);
+    expect(replies.every((r) => r.bytes[0] === 3 && r.bytes.length === 64)).toBe(true);
+    expect(s.dev.drops.underLoad).toBe(mac2Flips.length);
+    s.dev.forceUnderLoad(false);
     // mac2 is ignored when not under load: a flipped mac2 is still answered.
     const m2 = init.slice();
     m2[140] ^= 4;
