@@ -9,27 +9,14 @@
  */
 
 /**
- * Compresses the 64-byte block b[off, off+64) into the chaining value h (8 words). `t` is the
- * number of bytes hashed so far including this block; `last` marks the final block.
+ * Compresses one block, given as 16 little-endian message words m[0..16), into the chaining
+ * value h (8 words). `t` is the number of bytes hashed so far including this block; `last`
+ * marks the final block.
  */
 // prettier-ignore
-export function blake2sCompress(h: Int32Array, b: Uint8Array, off: number, t: number, last: boolean): void {
-  const m0 = b[off + 0] | (b[off + 1] << 8) | (b[off + 2] << 16) | (b[off + 3] << 24);
-  const m1 = b[off + 4] | (b[off + 5] << 8) | (b[off + 6] << 16) | (b[off + 7] << 24);
-  const m2 = b[off + 8] | (b[off + 9] << 8) | (b[off + 10] << 16) | (b[off + 11] << 24);
-  const m3 = b[off + 12] | (b[off + 13] << 8) | (b[off + 14] << 16) | (b[off + 15] << 24);
-  const m4 = b[off + 16] | (b[off + 17] << 8) | (b[off + 18] << 16) | (b[off + 19] << 24);
-  const m5 = b[off + 20] | (b[off + 21] << 8) | (b[off + 22] << 16) | (b[off + 23] << 24);
-  const m6 = b[off + 24] | (b[off + 25] << 8) | (b[off + 26] << 16) | (b[off + 27] << 24);
-  const m7 = b[off + 28] | (b[off + 29] << 8) | (b[off + 30] << 16) | (b[off + 31] << 24);
-  const m8 = b[off + 32] | (b[off + 33] << 8) | (b[off + 34] << 16) | (b[off + 35] << 24);
-  const m9 = b[off + 36] | (b[off + 37] << 8) | (b[off + 38] << 16) | (b[off + 39] << 24);
-  const m10 = b[off + 40] | (b[off + 41] << 8) | (b[off + 42] << 16) | (b[off + 43] << 24);
-  const m11 = b[off + 44] | (b[off + 45] << 8) | (b[off + 46] << 16) | (b[off + 47] << 24);
-  const m12 = b[off + 48] | (b[off + 49] << 8) | (b[off + 50] << 16) | (b[off + 51] << 24);
-  const m13 = b[off + 52] | (b[off + 53] << 8) | (b[off + 54] << 16) | (b[off + 55] << 24);
-  const m14 = b[off + 56] | (b[off + 57] << 8) | (b[off + 58] << 16) | (b[off + 59] << 24);
-  const m15 = b[off + 60] | (b[off + 61] << 8) | (b[off + 62] << 16) | (b[off + 63] << 24);
+export function blake2sCompress(h: Int32Array, m: Int32Array, t: number, last: boolean): void {
+  const m0 = m[0], m1 = m[1], m2 = m[2], m3 = m[3], m4 = m[4], m5 = m[5], m6 = m[6], m7 = m[7];
+  const m8 = m[8], m9 = m[9], m10 = m[10], m11 = m[11], m12 = m[12], m13 = m[13], m14 = m[14], m15 = m[15];
   let v0 = h[0], v1 = h[1], v2 = h[2], v3 = h[3], v4 = h[4], v5 = h[5], v6 = h[6], v7 = h[7];
   // v8..v15 = IV, with the byte counter folded into v12/v13 and the final-block flag into v14.
   let v8 = 0x6a09e667, v9 = 0xbb67ae85 | 0, v10 = 0x3c6ef372, v11 = 0xa54ff53a | 0;
@@ -207,4 +194,9 @@ export function blake2sCompress(h: Int32Array, b: Uint8Array, off: number, t: nu
   v3 = (v3 + v4 + m0) | 0; v14 ^= v3; v14 = (v14 >>> 8) | (v14 << 24); v9 = (v9 + v14) | 0; v4 ^= v9; v4 = (v4 >>> 7) | (v4 << 25);
   h[0] ^= v0 ^ v8; h[1] ^= v1 ^ v9; h[2] ^= v2 ^ v10; h[3] ^= v3 ^ v11;
   h[4] ^= v4 ^ v12; h[5] ^= v5 ^ v13; h[6] ^= v6 ^ v14; h[7] ^= v7 ^ v15;
+}
+
+/** Loads the 64 bytes at b[off..] as 16 little-endian words into m. */
+export function loadBlock(m: Int32Array, b: Uint8Array, off: number): void {
+  for (let i = 0; i < 16; i++, off += 4) m[i] = b[off] | (b[off + 1] << 8) | (b[off + 2] << 16) | (b[off + 3] << 24);
 }
