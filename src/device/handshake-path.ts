@@ -283,9 +283,8 @@ export function sendInitiation(dev: Device, peer: Peer, isRetry: boolean): void 
   peer.cookie!.stamp(created.message, created.message.length, now);
   peer.timers.anyAuthenticatedPacketTraversal(now);
   peer.timers.anyAuthenticatedPacketSent(now);
-  if (peer.endpoint && sendTo(dev, created.message, peer.endpoint.record)) {
-    peer.txBytes += BigInt(MESSAGE_INITIATION_SIZE);
-  }
+  if (!peer.endpoint) dev.drops.noEndpoint++;
+  else if (sendTo(dev, created.message, peer.endpoint.record)) peer.txBytes += BigInt(MESSAGE_INITIATION_SIZE);
   peer.timers.handshakeInitiated(now);
   dev.armTimers(peer);
 }

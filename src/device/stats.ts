@@ -7,7 +7,7 @@ export interface DropCounters {
   tunInvalid: number;
   /** TUN packet whose destination matches no peer (D7). */
   noRoute: number;
-  /** Peer matched but has no endpoint (D7). */
+  /** An initiation could not be sent: the peer has no endpoint (D7; its packets wait staged). */
   noEndpoint: number;
   /** Staged-packet queue overflow (C14). */
   stagedOverflow: number;
