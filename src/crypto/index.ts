@@ -2,7 +2,8 @@
  * Cryptographic primitives of WireGuard. This file is the public contract of crypto/;
  * each export lives in its own file (see the re-exports below).
  *
- * Backends: 'node' (node:crypto; the fast default) and 'noble' (@noble/*; portable).
+ * Backends: 'node' (the fast default: node:crypto for X25519 and long AEAD messages, allocation-free
+ * JS for BLAKE2s/HMAC and short AEAD messages; see CONTRACT.md) and 'noble' (@noble/*; portable).
  * Every function here gives identical results on both.
  */
 export { bytesToHex, hexToBytes, keyToBase64, base64ToKey, constantTimeEqual, isAllZero, concatBytes } from './bytes.js';
