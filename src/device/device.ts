@@ -29,8 +29,11 @@ import { IndexTable } from './index-table.js';
 import { silentLogger, type Logger } from './logger.js';
 import { Peer } from './peer.js';
 import { RateLimiter } from './ratelimiter.js';
-import { receiveUdpBatch } from './receive-path.js';
-import { flushStaged, sendKeepalive, sendTunBatch } from './send-path.js';
+import { completeReceive, receiveUdpBatch } from './receive-path.js';
+import { completeSend, flushStaged, sendKeepalive, sendTunBatch } from './send-path.js';
+import { CryptoPool, defaultCryptoWorkers, type CompletionMode } from './crypto-pool.js';
+import { nativeAeadAvailable } from '../crypto/native-aead.js';
+import { NATIVE_ADDON_PATH } from '../io/native.js';
 import { newDropCounters, type DropCounters } from './stats.js';
 import { cipherFactory, RunScratch, type CipherKind } from './cipher-runs.js';
 import { applySetOps } from './uapi-apply.js';
@@ -61,6 +64,14 @@ export interface DeviceOptions {
   cipher?: CipherKind;
   /** Capacity of the per-source rate limiter table (B10). */
   rateLimiterCapacity?: number;
+  /**
+   * Worker threads that seal and open transport batches (crypto-pool.ts). 0 = inline, as
+   * always; absent = defaultCryptoWorkers() (0: see bench/results/crypto-workers.md). Needs
+   * the native cipher; ignored with cipher 'js' or without the addon.
+   */
+  cryptoWorkers?: number;
+  /** How the device notices finished worker batches (default 'atomics'). */
+  cryptoCompletion?: CompletionMode;
 }
 
 /** A peer's configuration for `setPeer` (library form of a UAPI peer section). */
@@ -134,6 +145,8 @@ export class Device extends TypedEmitter<DeviceEvents> {
   /** @internal */ readonly openScratch = new RunScratch();
   /** @internal */ readonly openKeypairs: (Keypair | null)[] = [];
   /** @internal */ readonly createCipher: (key: Uint8Array) => TransportCipher;
+  /** @internal Crypto workers, or null when sealing and opening run inline. */
+  readonly cryptoPool: CryptoPool | null = null;
   /** @internal */ forcedUnderLoad: boolean | null = null;
   /** @internal */ tap: PacketTap | null = null;
   /** Why packets were dropped (each drop counted once). */
@@ -155,6 +168,19 @@ export class Device extends TypedEmitter<DeviceEvents> {
     this.logger = options.logger ?? silentLogger;
     this.indices = new IndexTable<IndexEntry>(this.random);
     this.createCipher = cipherFactory(options.cipher);
+    const workers = options.cryptoWorkers ?? defaultCryptoWorkers();
+    if (workers > 0 && options.cipher !== 'js' && nativeAeadAvailable()) {
+      const pool = new CryptoPool({
+        workers,
+        addonPath: NATIVE_ADDON_PATH,
+        completion: options.cryptoCompletion,
+        sealed: (job) => completeSend(this, job),
+        opened: (job) => completeReceive(this, job),
+      });
+      const inline = this.createCipher;
+      this.createCipher = (key) => pool.wrapCipher(inline(key), key);
+      this.cryptoPool = pool;
+    }
     this.rateLimiter = new RateLimiter(options.rateLimiterCapacity ?? 8192, this.random);
     this.handshakes = new HandshakeQueue(this, options.handshakeQueueCapacity ?? 4096);
     this.listenPortWanted = options.listenPort ?? 0;
@@ -200,6 +226,7 @@ export class Device extends TypedEmitter<DeviceEvents> {
     this.handshakes.clear();
     this.bind.close();
     this.tun.close();
+    await this.cryptoPool?.close();
   }
 
   /** True when packets flow: started, administratively up and the TUN link is up. */

@@ -19,6 +19,7 @@ import { ipFamily, ipLength, srcOffset } from './ip.js';
 import type { Peer } from './peer.js';
 import { flushStaged } from './send-path.js';
 import { openRun } from './cipher-runs.js';
+import type { CryptoJob, RunView } from './crypto-job.js';
 
 const TRANSPORT_MIN = 32;
 
@@ -81,6 +82,12 @@ export function receiveUdpBatch(dev: Device, batch: PacketBatch): void {
     kps[c] = kp;
     c++;
   }
+  if (dev.cryptoPool !== null) {
+    // Passes 2 and 3 run for these candidates when the workers have opened them (completeReceive).
+    if (c > 0) dev.cryptoPool.submitOpen(batch, run, kps, c);
+    if (queuedHandshakes) dev.handshakes.schedule();
+    return;
+  }
   // Pass 2: open runs of candidates that share a session, one call per run.
   let runStart = 0;
   for (let k = 1; k <= c; k++) {
@@ -89,7 +96,26 @@ export function receiveUdpBatch(dev: Device, batch: PacketBatch): void {
       runStart = k;
     }
   }
-  // Pass 3: authenticated packets update state and go to the TUN, in arrival order.
+  acceptOpened(dev, batch, run, kps, c, now);
+  if (queuedHandshakes) dev.handshakes.schedule();
+}
+
+/** Crypto workers opened `job` (candidates of one receiveUdpBatch, in arrival order): pass 3. */
+export function completeReceive(dev: Device, job: CryptoJob): void {
+  if (!dev.isUp || dev.local === null) {
+    dev.drops.deviceDown += job.count;
+    return;
+  }
+  const n = job.count;
+  acceptOpened(dev, job, job.run, job.keypairs, n, dev.clock.now());
+}
+
+/**
+ * Pass 3: authenticated packets update state and go to the TUN, in arrival order. Entry k
+ * of `run` (k < c) is datagram run.index[k] of `batch`, opened in place, of session kps[k].
+ */
+function acceptOpened(dev: Device, batch: PacketBatch | CryptoJob, run: RunView, kps: (Keypair | null)[], c: number, now: number): void {
+  const data = batch.data;
   const gen = ++dev.batchGen;
   const touched = dev.touched;
   touched.length = 0;
@@ -157,7 +183,6 @@ export function receiveUdpBatch(dev: Device, batch: PacketBatch): void {
     dev.armTimers(peer);
   }
   touched.length = 0;
-  if (queuedHandshakes) dev.handshakes.schedule();
 }
 
 function beginReceiveBatch(peer: Peer, gen: number): void {

@@ -15,6 +15,8 @@ import { AEAD_TAG_SIZE, MAX_PADDING_MTU, MESSAGE_TRANSPORT, MESSAGE_TRANSPORT_HE
 import { ENDPOINT_RECORD_SIZE, EP_FLAGS, EP_FLAG_LOCAL } from '../io/endpoint.js';
 import { HEADROOM, PacketBatch } from '../io/packet-batch.js';
 import { sealRun, type RunScratch } from './cipher-runs.js';
+import type { CryptoJob } from './crypto-job.js';
+import { poolKeyOf } from './crypto-pool.js';
 import type { Keypair } from '../session/keypair.js';
 import type { Device } from './device.js';
 import { sendInitiation } from './handshake-path.js';
@@ -68,7 +70,7 @@ export function sendTunBatch(dev: Device, batch: PacketBatch): void {
       continue;
     }
     if (kp !== runKp) {
-      if (runKp !== null) sealRun(runKp.sendCipher, data, run, runStart, w - runStart);
+      if (runKp !== null) sealOrMark(dev, runKp, data, run, runStart, w - runStart);
       runKp = kp;
       runStart = w;
     }
@@ -81,12 +83,16 @@ export function sendTunBatch(dev: Device, batch: PacketBatch): void {
     peer.batchTx += batch.lengths[w];
     w++;
   }
-  if (runKp !== null) sealRun(runKp.sendCipher, data, run, runStart, w - runStart);
+  if (runKp !== null) sealOrMark(dev, runKp, data, run, runStart, w - runStart);
   batch.count = w;
   if (w > 0) {
-    if (dev.tap?.udpOut) for (let i = 0; i < w; i++) dev.tap.udpOut(batch.packet(i));
-    dev.bind.send(batch);
-    dropRefusedSources(batch, w, touched);
+    if (dev.cryptoPool !== null) {
+      dev.cryptoPool.submitSend(batch, w, run, touched); // sent by completeSend, in order
+    } else {
+      if (dev.tap?.udpOut) for (let i = 0; i < w; i++) dev.tap.udpOut(batch.packet(i));
+      dev.bind.send(batch);
+      dropRefusedSources(batch, w, touched);
+    }
   }
   for (let t = 0; t < touched.length; t++) {
     const peer = touched[t];
@@ -104,11 +110,31 @@ export function sendTunBatch(dev: Device, batch: PacketBatch): void {
   touched.length = 0;
 }
 
+/** Seal a run now, or with crypto workers, mark its packets with the session's pool key. */
+function sealOrMark(dev: Device, kp: Keypair, data: Uint8Array, run: RunScratch, start: number, count: number): void {
+  if (dev.cryptoPool === null) {
+    sealRun(kp.sendCipher, data, run, start, count);
+    return;
+  }
+  run.index.fill(poolKeyOf(kp.sendCipher), start, start + count);
+}
+
+/** Crypto workers sealed `job` (a batch prepared by sendTunBatch or flushStaged): send it. */
+export function completeSend(dev: Device, job: CryptoJob): void {
+  if (!dev.isUp) {
+    dev.drops.deviceDown += job.count;
+    return;
+  }
+  if (dev.tap?.udpOut) for (let i = 0; i < job.count; i++) dev.tap.udpOut(job.packet(i));
+  dev.bind.send(job);
+  dropRefusedSources(job, job.count, job.peers);
+}
+
 /**
  * A bind that could not send from a peer's sticky source clears the local-source flag in the
  * batch's endpoint record (Bind contract); the peer then forgets that source (E7, F15 a).
  */
-function dropRefusedSources(batch: PacketBatch, count: number, touched: Peer[]): void {
+function dropRefusedSources(batch: PacketBatch | CryptoJob, count: number, touched: readonly Peer[]): void {
   for (let i = 0; i < count; i++) {
     const peer = touched[batch.meta[i]];
     const ep = peer.endpoint;
@@ -191,8 +217,16 @@ export function flushStaged(dev: Device, peer: Peer): void {
       batch.offsets[i] = off - MESSAGE_TRANSPORT_HEADER_SIZE;
       batch.lengths[i] = MESSAGE_TRANSPORT_HEADER_SIZE + padded + AEAD_TAG_SIZE;
       batch.endpoints.set(peer.endpoint.record, i * ENDPOINT_RECORD_SIZE);
+      batch.meta[i] = 0;
       sentBytes += batch.lengths[i];
       if (pkt.length > 0) sentData = true;
+    }
+    if (dev.cryptoPool !== null) {
+      sealOrMark(dev, kp, batch.data, run, 0, batch.count);
+      stagedPeer[0] = peer;
+      dev.cryptoPool.submitSend(batch, batch.count, run, stagedPeer);
+      stagedPeer.length = 0;
+      continue;
     }
     sealRun(kp.sendCipher, batch.data, run, 0, batch.count);
     if (dev.tap?.udpOut) for (let i = 0; i < batch.count; i++) dev.tap.udpOut(batch.packet(i));
@@ -222,6 +256,8 @@ export function sendKeepalive(dev: Device, peer: Peer): void {
 }
 
 const EMPTY = new Uint8Array(0);
+/** What a staged batch's meta indexes when it goes to the crypto workers (one peer). */
+const stagedPeer: Peer[] = [];
 
 /** Headroom must fit the transport header. */
 if (HEADROOM < MESSAGE_TRANSPORT_HEADER_SIZE) throw new Error('HEADROOM too small');
