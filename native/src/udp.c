@@ -3,11 +3,18 @@
  * receive with recvmmsg into JS-owned buffers (uv_poll per socket), batch send with
  * sendmmsg, SO_MARK, 7 MiB buffers, and sticky source addresses via IP(V6)_PKTINFO.
  * Endpoint records follow src/io/endpoint.ts (48 bytes).
+ *
+ * Sticky sources are dropped on route change (conformance E7, F15 d): a NETLINK_ROUTE socket
+ * bumps a route generation on every IPv4/IPv6 route event; received records carry the
+ * generation they were learned in, and a record whose source is older is sent without it
+ * (reported as ST_SOURCE_CLEARED, so the peer forgets it), letting the kernel pick the route.
  */
 #include "common.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
 #include <netinet/in.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -21,6 +28,7 @@
 #define EP_ADDR 8
 #define EP_LOCAL 24
 #define EP_IFINDEX 40
+#define EP_ROUTE_GEN 44
 #define EP_FLAG_LOCAL 1
 
 /* Per-packet send status bits (udpSend's status array). */
@@ -47,6 +55,8 @@ typedef struct {
 struct udp_bind {
   int fd[2]; /* [0] IPv4, [1] IPv6; -1 when absent */
   udp_poll *poll[2];
+  udp_poll *route_poll; /* route-change watch (fd: NETLINK_ROUTE), NULL when unavailable */
+  uint32_t route_gen;
   uint16_t port;
   uint32_t mark;
   int started, closed, finalized, open_polls;
@@ -99,6 +109,15 @@ static void stop_poll(udp_bind *b, int k) {
   b->poll[k] = NULL;
 }
 
+static void stop_route_watch(udp_bind *b) {
+  if (!b->route_poll) return;
+  int fd = b->route_poll->fd;
+  uv_poll_stop(&b->route_poll->h);
+  uv_close((uv_handle_t *)&b->route_poll->h, on_poll_closed);
+  b->route_poll = NULL;
+  close(fd);
+}
+
 static void close_sockets(udp_bind *b) {
   for (int k = 0; k < 2; k++) {
     stop_poll(b, k);
@@ -117,6 +136,7 @@ static void udp_do_close(udp_bind *b) {
   if (b->closed) return;
   b->closed = 1;
   close_sockets(b);
+  stop_route_watch(b);
   del_ref(b->env, &b->cb);
   del_ref(b->env, &b->data_ref);
   del_ref(b->env, &b->offs_ref);
@@ -214,7 +234,7 @@ static uint32_t read_le32(const uint8_t *p) {
 }
 
 /* Fills a 48-byte endpoint record from a received datagram's source and pktinfo. */
-static void fill_record(uint8_t *rec, const struct sockaddr_in6 *from, struct msghdr *mh) {
+static void fill_record(uint8_t *rec, const struct sockaddr_in6 *from, struct msghdr *mh, uint32_t route_gen) {
   memset(rec, 0, EP_SIZE);
   if (from->sin6_family == AF_INET) {
     const struct sockaddr_in *s4 = (const struct sockaddr_in *)from;
@@ -242,6 +262,47 @@ static void fill_record(uint8_t *rec, const struct sockaddr_in6 *from, struct ms
       rec[EP_FLAGS] |= EP_FLAG_LOCAL;
     }
   }
+  if (rec[EP_FLAGS] & EP_FLAG_LOCAL) write_le32(rec + EP_ROUTE_GEN, route_gen);
+}
+
+/* Route events (or lost ones: ENOBUFS) make every cached source stale. */
+static void route_on_readable(uv_poll_t *h, int status, int events) {
+  udp_poll *p = h->data;
+  udp_bind *b = p->b;
+  if (b->closed || status < 0) return;
+  static uint8_t buf[16384] __attribute__((aligned(NLMSG_ALIGNTO)));
+  for (;;) {
+    ssize_t len = recv(p->fd, buf, sizeof buf, MSG_DONTWAIT);
+    if (len < 0 && errno == EINTR) continue;
+    if (len < 0 && errno == ENOBUFS) {
+      b->route_gen++;
+      continue;
+    }
+    if (len <= 0) break;
+    for (struct nlmsghdr *nh = (struct nlmsghdr *)buf; NLMSG_OK(nh, (size_t)len); nh = NLMSG_NEXT(nh, len)) {
+      if (nh->nlmsg_type == RTM_NEWROUTE || nh->nlmsg_type == RTM_DELROUTE) b->route_gen++;
+    }
+  }
+  if (b->route_gen == 0) b->route_gen = 1; /* 0 never matches a learned record */
+}
+
+/* Best effort: without netlink, cached sources are only dropped when a send fails. */
+static void start_route_watch(napi_env env, udp_bind *b) {
+  int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, NETLINK_ROUTE);
+  if (fd < 0) return;
+  struct sockaddr_nl local = {.nl_family = AF_NETLINK, .nl_groups = RTMGRP_IPV4_ROUTE | RTMGRP_IPV6_ROUTE};
+  udp_poll *p = calloc(1, sizeof *p);
+  if (!p || bind(fd, (struct sockaddr *)&local, sizeof local) < 0 || uv_poll_init(tsg_loop(env), &p->h, fd) < 0) {
+    free(p);
+    close(fd);
+    return;
+  }
+  p->h.data = p;
+  p->b = b;
+  p->fd = fd;
+  b->route_poll = p;
+  b->open_polls++;
+  if (uv_poll_start(&p->h, UV_READABLE, route_on_readable) < 0) stop_route_watch(b);
 }
 
 static void udp_on_readable(uv_poll_t *h, int status, int events) {
@@ -263,7 +324,7 @@ static void udp_on_readable(uv_poll_t *h, int status, int events) {
     if (mh->msg_flags & MSG_TRUNC) continue; /* larger than a slot: drop */
     b->offs[n] = j * b->slot_size + b->headroom;
     b->lens[n] = b->rmsg[j].msg_len;
-    fill_record(b->eps + (size_t)n * EP_SIZE, &b->raddr[j], mh);
+    fill_record(b->eps + (size_t)n * EP_SIZE, &b->raddr[j], mh, b->route_gen);
     n++;
   }
   if (n > 0) {
@@ -301,6 +362,7 @@ static napi_value udp_create(napi_env env, napi_callback_info info) {
     return NULL;
   }
   b->fd[0] = b->fd[1] = -1;
+  b->route_gen = 1;
   b->env = env;
   napi_value ext, name;
   napi_create_external(env, b, udp_finalize, NULL, &ext);
@@ -451,6 +513,7 @@ static napi_value udp_start(napi_env env, napi_callback_info info) {
     mh->msg_control = b->rctl[j].buf;
   }
   b->started = 1;
+  start_route_watch(env, b);
   int err = start_polls(env, b);
   if (err) {
     tsg_throw_errno(env, "uv_poll_start", err);
@@ -568,6 +631,12 @@ static napi_value udp_send(napi_env env, napi_callback_info info) {
       if (k == 0) st[i] = ST_DROPPED; /* until sent */
       if (rec[EP_FAMILY] != fam) continue;
       if (b->fd[k] < 0 || (uint64_t)o[i] + l[i] > data.length || l[i] > 65535) continue;
+      if ((rec[EP_FLAGS] & EP_FLAG_LOCAL) && read_le32(rec + EP_ROUTE_GEN) != b->route_gen) {
+        /* Learned before the last route change: let the kernel choose again. */
+        rec[EP_FLAGS] &= ~EP_FLAG_LOCAL;
+        memset(rec + EP_LOCAL, 0, EP_SIZE - EP_LOCAL);
+        st[i] |= ST_SOURCE_CLEARED;
+      }
       build_msg(b, m, rec, d + o[i], l[i], 1);
       b->sidx[m++] = i;
     }

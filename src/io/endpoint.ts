@@ -14,7 +14,8 @@ import { isIPv4, isIPv6 } from 'node:net';
  *    8    16    remote address (IPv4 uses bytes 8..11)
  *    24   16    local address the datagram arrived on / should leave from (IPv4: 24..27)
  *    40   4     local interface index (little-endian u32)
- *    44   4     reserved, zero
+ *    44   4     route generation the sticky source was learned in (NativeBind: a source
+ *                 older than the last route change is dropped on send); opaque, else zero
  *
  * 2. An immutable `Endpoint` object, created only when a peer's endpoint changes.
  */
