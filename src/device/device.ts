@@ -309,6 +309,9 @@ export class Device extends TypedEmitter<DeviceEvents> {
       const staged = peer.staged.splice(0);
       this.resetPeerState(peer);
       for (const pkt of staged) peer.staged.push(pkt);
+      // F7: the next packet handshakes at once under the new key, not up to REKEY_TIMEOUT
+      // later (wireguard-go's ExpireCurrentKeypairs / the kernel backdate last_sent_handshake).
+      peer.lastInitiationSent = -Infinity;
       this.refreshRemote(peer);
     }
     if (!hadKey && this.local && this.isUp) {
