@@ -7,6 +7,7 @@ static napi_value Init(napi_env env, napi_value exports) {
   tsg_init_udp(env, exports);
   tsg_init_netlink(env, exports);
   tsg_init_aead(env, exports);
+  tsg_init_offload_test(env, exports);
   return exports;
 }
 

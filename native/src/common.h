@@ -59,5 +59,6 @@ napi_value tsg_init_tun(napi_env env, napi_value exports);
 napi_value tsg_init_udp(napi_env env, napi_value exports);
 napi_value tsg_init_aead(napi_env env, napi_value exports);
 napi_value tsg_init_netlink(napi_env env, napi_value exports);
+napi_value tsg_init_offload_test(napi_env env, napi_value exports);
 
 #endif

@@ -2,18 +2,38 @@
  * `TunDevice` over the native addon: a Linux TUN (IFF_TUN|IFF_NO_PI) read in batches on
  * uv_poll wake-ups, plus link state (up/down, MTU) from a NETLINK_ROUTE socket in the
  * current network namespace.
+ *
+ * Offloads (on unless `offloads: false` or TSGUARD_OFFLOADS=0): the TUN is opened with
+ * IFF_VNET_HDR and TUNSETOFFLOAD (checksum, TSO4/6, USO when the kernel has it). The addon
+ * splits TSO/USO super-packets into MTU-sized segments on read (one batch entry each) and
+ * coalesces in-order same-flow TCP segments of a write into GSO super-packets, so the device
+ * sees and writes ordinary IP packets either way.
  */
-import { errnoError, loadNative, NL_DELLINK, NL_NEWLINK, type NativeAddon, type NativeTunInfo, type NetlinkHandle } from './native.js';
+import {
+  errnoError, loadNative, NL_DELLINK, NL_NEWLINK, offloadsFromEnv,
+  type NativeAddon, type NativeTunInfo, type NetlinkHandle,
+} from './native.js';
 import { DEFAULT_BATCH_CAPACITY, HEADROOM, PacketBatch } from './packet-batch.js';
 import type { TunDevice, TunEvent, TunHandler } from './tun.js';
 
 const IFF_UP = 1;
+/** Batch capacity with offloads: one 64 KB super-packet alone splits into ~45 segments. */
+export const OFFLOAD_BATCH_CAPACITY = 128;
 
 export interface LinuxTunOptions {
   /** Set once with SIOCSIFMTU at creation (the daemon uses 1420); left alone when absent. */
   mtu?: number;
-  /** Packets read per wake-up. */
+  /**
+   * Entries of the read batch (default 128 with offloads, 64 without). A wake-up reads up to
+   * this many packets; split segments that do not fit are delivered in a further batch.
+   */
   batchCapacity?: number;
+  /**
+   * TUN offloads (IFF_VNET_HDR, TSO/USO split on read, TCP coalescing on write). Default: on,
+   * unless TSGUARD_OFFLOADS is 0/off. An inherited fd (`fromFd`) has them only when it was
+   * opened with IFF_VNET_HDR.
+   */
+  offloads?: boolean;
 }
 
 export class LinuxTun implements TunDevice {
@@ -28,6 +48,7 @@ export class LinuxTun implements TunDevice {
   private handler: TunHandler | null = null;
   private readonly rx: PacketBatch;
   private closed = false;
+  private tunOffloads: number;
 
   private constructor(
     private readonly native: NativeAddon,
@@ -37,7 +58,8 @@ export class LinuxTun implements TunDevice {
     this.name = info.name;
     this.ifindex = info.ifindex;
     this.fd = info.fd;
-    this.rx = new PacketBatch(opts.batchCapacity ?? DEFAULT_BATCH_CAPACITY);
+    this.tunOffloads = info.offloads;
+    this.rx = new PacketBatch(opts.batchCapacity ?? (info.vnetHdr ? OFFLOAD_BATCH_CAPACITY : DEFAULT_BATCH_CAPACITY));
     this.currentMtu = opts.mtu ?? 1420;
     try {
       this.currentMtu = native.ifGetMtu(info.name);
@@ -66,7 +88,7 @@ export class LinuxTun implements TunDevice {
   /** Creates a TUN (`%d` in the name is expanded by the kernel). Throws with the errno text. */
   static create(name: string, opts: LinuxTunOptions = {}): LinuxTun {
     const native = loadNative();
-    const info = native.tunOpen(name);
+    const info = native.tunOpen(name, opts.offloads ?? offloadsFromEnv());
     try {
       if (opts.mtu !== undefined) native.ifSetMtu(info.name, opts.mtu);
       return new LinuxTun(native, info, opts);
@@ -79,7 +101,7 @@ export class LinuxTun implements TunDevice {
   /** Adopts an inherited TUN fd (WG_TUN_FD); a TUN without IFF_NO_PI is handled too. */
   static fromFd(fd: number, opts: LinuxTunOptions = {}): LinuxTun {
     const native = loadNative();
-    const info = native.tunFromFd(fd);
+    const info = native.tunFromFd(fd, opts.offloads ?? offloadsFromEnv());
     try {
       if (opts.mtu !== undefined) native.ifSetMtu(info.name, opts.mtu);
       return new LinuxTun(native, info, opts);
@@ -95,6 +117,28 @@ export class LinuxTun implements TunDevice {
 
   get isUp(): boolean {
     return this.up;
+  }
+
+  /** Whether reads and writes carry a virtio header (fixed when the TUN was opened). */
+  get vnetHdr(): boolean {
+    return this.info.vnetHdr;
+  }
+
+  /** TUN_F_* offload flags in effect (0: no super-packets, no partial checksums). */
+  get offloads(): number {
+    return this.tunOffloads;
+  }
+
+  /**
+   * Turns offloads on or off at run time: TUNSETOFFLOAD is re-issued (0 when off, so the
+   * kernel sends no more super-packets) and write coalescing follows. The virtio header
+   * itself stays while the TUN is open. Returns the TUN_F_* flags now in effect (always 0
+   * for a TUN opened without offloads).
+   */
+  setOffloads(on: boolean): number {
+    if (this.closed) return 0;
+    this.tunOffloads = this.native.tunSetOffload(this.info.handle, on);
+    return this.tunOffloads;
   }
 
   /** Whether up/down and MTU changes are being observed through netlink. */

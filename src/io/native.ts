@@ -28,6 +28,32 @@ export interface NativeTunInfo {
   ifindex: number;
   /** The fd carries the 4-byte packet-information header (an inherited fd without IFF_NO_PI). */
   pi: boolean;
+  /** Every read/write carries a 10-byte virtio_net_hdr (IFF_VNET_HDR). */
+  vnetHdr: boolean;
+  /** TUN_F_* flags accepted by TUNSETOFFLOAD (0 without a virtio header). */
+  offloads: number;
+}
+
+/** TUNSETOFFLOAD flags (linux/if_tun.h). */
+export const TUN_F_CSUM = 0x01;
+export const TUN_F_TSO4 = 0x02;
+export const TUN_F_TSO6 = 0x04;
+export const TUN_F_USO4 = 0x20;
+export const TUN_F_USO6 = 0x40;
+
+/** udpOffloads bits. */
+export const UDP_OFFLOAD_GSO = 1;
+export const UDP_OFFLOAD_GRO = 2;
+/** GSO was refused by the kernel (EIO) and is off for good. */
+export const UDP_OFFLOAD_GSO_REFUSED = 4;
+
+/**
+ * The process-wide default for offloads: off when the environment variable
+ * `TSGUARD_OFFLOADS` is `0`, `off`, `false` or `no` (any case), on otherwise.
+ */
+export function offloadsFromEnv(env: NodeJS.ProcessEnv = process.env): boolean {
+  const v = env.TSGUARD_OFFLOADS?.trim().toLowerCase();
+  return !(v === '0' || v === 'off' || v === 'false' || v === 'no');
 }
 
 /** Netlink link message kinds in nlDrain's output. */
@@ -45,11 +71,22 @@ export interface NativeAddon {
   errnoMessage(errno: number): string;
 
   // TUN (native/src/tun.c)
-  /** Opens /dev/net/tun (IFF_TUN|IFF_NO_PI, non-blocking, txqueuelen 4096, addr_gen_mode 1). */
-  tunOpen(name: string): NativeTunInfo;
-  /** Adopts an inherited TUN fd (takes ownership). */
-  tunFromFd(fd: number): NativeTunInfo;
-  /** Read loop: cb(count) per drained batch, cb(-errno) once on a fatal read error. */
+  /**
+   * Opens /dev/net/tun (IFF_TUN|IFF_NO_PI, non-blocking, txqueuelen 4096, addr_gen_mode 1);
+   * with `offloads`, also IFF_VNET_HDR and the richest TUNSETOFFLOAD the kernel accepts.
+   */
+  tunOpen(name: string, offloads?: boolean): NativeTunInfo;
+  /** Adopts an inherited TUN fd (takes ownership); offloads apply only to an IFF_VNET_HDR fd. */
+  tunFromFd(fd: number, offloads?: boolean): NativeTunInfo;
+  /**
+   * Re-issues TUNSETOFFLOAD (0 when disabled) and turns write coalescing on or off; the
+   * virtio header stays. Returns the accepted TUN_F_* flags (0 without a header).
+   */
+  tunSetOffload(h: TunHandle, enable: boolean): number;
+  /**
+   * Read loop: cb(count) per delivered batch (a wake-up may deliver several when split
+   * super-packets fill the batch), cb(-errno) once on a fatal read error.
+   */
   tunStart(
     h: TunHandle, data: Uint8Array, offsets: Uint32Array, lengths: Uint32Array,
     capacity: number, slotSize: number, headroom: number, maxPacket: number, cb: (n: number) => void,
@@ -64,7 +101,11 @@ export interface NativeAddon {
   ifGetTxqlen(name: string): number;
 
   // UDP (native/src/udp.c)
-  udpCreate(): UdpHandle;
+  /** gso: UDP_SEGMENT on send; gro: UDP_GRO on receive (both default off). */
+  udpCreate(gso?: boolean, gro?: boolean): UdpHandle;
+  udpSetOffloads(h: UdpHandle, gso: boolean, gro: boolean): void;
+  /** UDP_OFFLOAD_* bits. */
+  udpOffloads(h: UdpHandle): number;
   /** Binds a new v4+v6 pair (see Bind.bind); throws NativeErrnoError (errno 98 when in use). */
   udpBind(h: UdpHandle, port: number): number;
   /** Bit 0: IPv4 socket open, bit 1: IPv6 socket open. */
@@ -89,6 +130,12 @@ export interface NativeAddon {
   /** Flat triples [kind, ifi_flags, mtu] for our ifindex, oldest first. */
   nlDrain(h: NetlinkHandle): number[];
   nlClose(h: NetlinkHandle): void;
+
+  // Offload logic, test-only (native/src/offload-test.c)
+  /** frame = 10-byte virtio_net_hdr + packet, as read from the TUN: segments, or null (dropped). */
+  offloadSplitForTest(frame: Uint8Array): Uint8Array[] | null;
+  /** The frames a TUN write of this batch would write (virtio header + bytes each). */
+  offloadCoalesceForTest(data: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number): Uint8Array[];
 
   // AEAD (native/src/aead.c)
   aeadCreate(key: Uint8Array): AeadHandle;
