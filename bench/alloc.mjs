@@ -6,6 +6,11 @@
 // allocated per packet would show tens of MB of garbage and many GCs.
 //
 //   npm run build && node --expose-gc bench/alloc.mjs [packets] [size] [--cipher=native|js]
+//       [--workers=N] [--completion=atomics|port] [--window=BATCHES]
+//
+// --workers=N gives both devices N crypto workers (Device cryptoWorkers); the pump then keeps
+// at most --window batches (default 16) in flight per device and yields to the event loop
+// so that finished batches are delivered. CPU per packet counts every thread of the process.
 import { PerformanceObserver } from 'node:perf_hooks';
 import { Device, PacketBatch, generateKeyPair } from '../dist/index.js';
 
@@ -14,6 +19,10 @@ const N = Number(args[0] ?? 1_000_000);
 const SIZE = Number(args[1] ?? 1400);
 const cipher = process.argv.find((a) => a.startsWith('--cipher='))?.slice(9) ?? 'native';
 const BATCH = 64;
+const opt = (name, dflt) => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? dflt;
+const workers = Number(opt('workers', '0'));
+const completion = opt('completion', 'atomics');
+const WINDOW = Number(opt('window', '16'));
 
 /** A TUN whose reads come from `pump()` (a copy of one template batch) and whose writes are counted. */
 class PumpTun {
@@ -60,8 +69,26 @@ const ka = generateKeyPair(), kb = generateKeyPair();
 const tunA = new PumpTun(), tunB = new PumpTun();
 const bindA = new WireBind(1), bindB = new WireBind(2);
 bindA.other = bindB; bindB.other = bindA;
-const a = new Device({ tun: tunA, bind: bindA, privateKey: ka.privateKey, cipher });
-const b = new Device({ tun: tunB, bind: bindB, privateKey: kb.privateKey, cipher });
+const a = new Device({ tun: tunA, bind: bindA, privateKey: ka.privateKey, cipher, cryptoWorkers: workers, cryptoCompletion: completion });
+const b = new Device({ tun: tunB, bind: bindB, privateKey: kb.privateKey, cipher, cryptoWorkers: workers, cryptoCompletion: completion });
+const pools = [a.cryptoPool, b.cryptoPool].filter((p) => p);
+/** With workers: wait until every pool has fewer than `max` batches in flight. */
+async function throttle(max) {
+  // Wait on the pools' own completions (no spinning: the main thread sleeps like a daemon's would).
+  for (;;) {
+    const busy = pools.find((p) => p.inFlight >= max);
+    if (!busy) return;
+    await busy.waitBelow(max);
+  }
+}
+/** Pump `n` packets in batches; with workers, at most WINDOW batches in flight per device. */
+async function pumpAll(n) {
+  for (let sent = 0; sent < n; sent += BATCH) {
+    tunA.pump(pkt, Math.min(BATCH, n - sent));
+    if (pools.length) await throttle(WINDOW);
+  }
+  if (pools.length) await throttle(1);
+}
 a.setPeer({ publicKey: kb.publicKey, endpoint: '127.0.0.1:2', allowedIPs: ['10.0.0.2/32'] });
 b.setPeer({ publicKey: ka.publicKey, endpoint: '127.0.0.1:1', allowedIPs: ['10.0.0.1/32'] });
 await a.up(); await b.up();
@@ -71,12 +98,13 @@ pkt.set([0x45, 0, SIZE >> 8, SIZE & 0xff, 0, 0, 0x40, 0, 64, 17, 0, 0, 10, 0, 0,
 
 // Handshake: the first packet is staged and starts it; let the handshake queue run.
 tunA.pump(pkt, 1);
-for (let i = 0; i < 50 && a.peers()[0].lastHandshake === 0; i++) await new Promise((r) => setImmediate(r));
+for (let i = 0; i < 5000 && a.peers()[0].lastHandshake === 0; i++) await new Promise((r) => setImmediate(r));
 if (a.peers()[0].lastHandshake === 0) throw new Error('no handshake');
 tunB.pump(new Uint8Array([0x45, 0, 0, 20, 0, 0, 0x40, 0, 64, 17, 0, 0, 10, 0, 0, 2, 10, 0, 0, 1]), 1); // confirm B's side
+if (pools.length) await throttle(1);
 
 // Warm up, then measure.
-for (let i = 0; i < 2000; i++) tunA.pump(pkt, BATCH);
+await pumpAll(2000 * BATCH);
 let gcCount = 0, gcMs = 0;
 const obs = new PerformanceObserver((list) => { for (const e of list.getEntries()) { gcCount++; gcMs += e.duration; } });
 obs.observe({ entryTypes: ['gc'] });
@@ -85,7 +113,7 @@ const heap0 = process.memoryUsage().heapUsed;
 const before = tunB.written;
 const cpu0 = process.cpuUsage();
 const t0 = performance.now();
-for (let sent = 0; sent < N; sent += BATCH) tunA.pump(pkt, Math.min(BATCH, N - sent));
+await pumpAll(N);
 const ms = performance.now() - t0;
 const cpu = process.cpuUsage(cpu0);
 const heapAfterRun = process.memoryUsage().heapUsed;
@@ -95,7 +123,7 @@ const heap1 = process.memoryUsage().heapUsed;
 obs.disconnect();
 const delivered = tunB.written - before;
 const result = {
-  packets: N, delivered, size: SIZE, cipher,
+  packets: N, delivered, size: SIZE, cipher, workers: pools.length ? workers : 0, completion: pools.length ? completion : null,
   seconds: +(ms / 1000).toFixed(3),
   packetsPerSecond: Math.round(N / (ms / 1000)),
   gbitPerSecond: +((delivered * SIZE * 8) / (ms / 1000) / 1e9).toFixed(2),
@@ -104,6 +132,7 @@ const result = {
   heapGrowthDuringRunBytes: heapAfterRun - heap0,
   gcCount, gcMs: +gcMs.toFixed(1),
   drops: Object.fromEntries(Object.entries(b.drops).filter(([, v]) => v > 0)),
+  ...(pools.length ? { pools: pools.map((p) => p.stats) } : {}),
 };
 console.log(JSON.stringify(result, null, 2));
 await a.close(); await b.close();

@@ -131,6 +131,12 @@ export class CryptoPool {
   private readonly pendingForget: number[] = [];
   private waiting = false;
   private closed = false;
+  private readonly belowWaiters: { max: number; resolve: () => void }[] = [];
+  /**
+   * Referenced only while jobs are in flight: a pending Atomics.waitAsync does not keep the
+   * event loop alive by itself, and in-flight packets must not be lost to an early exit.
+   */
+  private readonly keepAlive = setInterval(() => {}, 1 << 30);
   private readonly onWake = (): void => {
     this.waiting = false;
     this.drain();
@@ -139,6 +145,7 @@ export class CryptoPool {
   constructor(private readonly options: CryptoPoolOptions) {
     const n = Math.floor(options.workers);
     if (!(n >= 1)) throw new RangeError('a crypto pool needs at least one worker');
+    this.keepAlive.unref();
     this.mode = options.completion ?? 'atomics';
     this.maxJobs = options.maxJobs ?? 64;
     this.layout = jobLayout(options.jobCapacity ?? 64, options.arena ?? 192 * 1024);
@@ -334,7 +341,7 @@ export class CryptoPool {
     Atomics.store(ring, 0, slot.tail);
     Atomics.notify(ring, 0, 1);
     this.fifo[(this.fifoHead + this.fifoLen) % this.maxJobs] = job;
-    this.fifoLen++;
+    if (this.fifoLen++ === 0) this.keepAlive.ref();
     this.stats.submitted++;
     this.armWait();
   }
@@ -388,8 +395,29 @@ export class CryptoPool {
       this.flushForgets(job.seq);
       if (this.closed) return;
     }
+    if (this.fifoLen === 0) this.keepAlive.unref();
     this.armWait();
+    if (this.belowWaiters.length > 0) this.wakeBelow();
     if (error !== null) throw error;
+  }
+
+  /**
+   * Resolves once fewer than `max` jobs are in flight (benchmarks and tests: a producer that
+   * waits without spinning). Not for the packet path: it allocates a promise.
+   */
+  waitBelow(max: number): Promise<void> {
+    if (this.fifoLen < max || this.closed) return Promise.resolve();
+    return new Promise((resolve) => this.belowWaiters.push({ max, resolve }));
+  }
+
+  private wakeBelow(): void {
+    const w = this.belowWaiters;
+    for (let i = w.length - 1; i >= 0; i--) {
+      if (this.closed || this.fifoLen < w[i].max) {
+        w[i].resolve();
+        w.splice(i, 1);
+      }
+    }
   }
 
   private flushForgets(doneSeq: number): void {
@@ -423,6 +451,8 @@ export class CryptoPool {
     this.fifo.fill(null);
     this.fifoLen = 0;
     this.pendingForget.length = 0;
+    clearInterval(this.keepAlive);
+    this.wakeBelow();
     for (const s of this.slots) {
       Atomics.store(s.ring, 2, 1);
       Atomics.notify(s.ring, 0);
