@@ -151,6 +151,9 @@ export interface IperfRun {
 
 let iperfPort = 5201;
 
+/** Length of each iperf3 run: 2 s keeps the suite short; TSGUARD_IPERF_SECONDS for steadier figures. */
+export const IPERF_SECONDS = Number(process.env.TSGUARD_IPERF_SECONDS) || 2;
+
 /**
  * One iperf3 run (server `-s -1 -B addr` in `server.ns`, client in `client.ns`, `-Z -t secs`)
  * plus `args` (e.g. `-u -b 0`, `-P 2`). Throws if either side exits non-zero.
@@ -161,7 +164,7 @@ export async function iperf(
   client: F0Side,
   family: 4 | 6,
   args: string[],
-  seconds = 2,
+  seconds = IPERF_SECONDS,
 ): Promise<IperfRun> {
   const port = String(iperfPort++);
   const addr = family === 4 ? server.v4 : server.v6;
