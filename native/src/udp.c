@@ -4,6 +4,10 @@
  * sendmmsg, SO_MARK, 7 MiB buffers, and sticky source addresses via IP(V6)_PKTINFO.
  * Endpoint records follow src/io/endpoint.ts (48 bytes).
  *
+ * Offloads: UDP GSO on send (runs of equal-size datagrams to one endpoint in one message
+ * with a UDP_SEGMENT cmsg; EIO disables it for good) and UDP GRO on receive (coalesced
+ * datagrams split back into one batch entry per datagram by the cmsg's segment size).
+ *
  * Sticky sources are dropped on route change (conformance E7, F15 d): a NETLINK_ROUTE socket
  * bumps a route generation on every IPv4/IPv6 route event; received records carry the
  * generation they were learned in, and a record whose source is older is sent without it
@@ -15,6 +19,7 @@
 #include <errno.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
+#include <linux/udp.h>
 #include <netinet/in.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -36,7 +41,14 @@
 #define ST_SOURCE_CLEARED 2
 
 #define SOCK_BUF (7 << 20)
-#define CTL_LEN 64
+#define CTL_LEN 96
+#ifndef SOL_UDP
+#define SOL_UDP 17
+#endif
+/* GSO limits: segments per send (UDP_MAX_SEGMENTS on older kernels) and payload bytes
+   (an IPv6 UDP datagram's payload length minus the UDP header, with IPv4 room to spare). */
+#define GSO_MAX_SEGS 64
+#define GSO_MAX_BYTES (65535 - 40 - 8)
 #define BIND_TRIES 100
 
 typedef union {
@@ -60,6 +72,8 @@ struct udp_bind {
   uint16_t port;
   uint32_t mark;
   int started, closed, finalized, open_polls;
+  int gso_on, gso_broken; /* requested; refused with EIO once (then off for good) */
+  int gro_on, gro_active; /* requested; accepted by the kernel on the current sockets */
   napi_env env;
   napi_async_context actx;
   napi_ref cb, data_ref, offs_ref, lens_ref, eps_ref;
@@ -78,6 +92,7 @@ struct udp_bind {
   struct sockaddr_in6 *saddr;
   ctl_buf *sctl;
   uint32_t *sidx;
+  uint32_t *mfirst, *mcount; /* per message: first packet in sidx/siov, packets */
 };
 
 static void udp_maybe_free(udp_bind *b) {
@@ -91,6 +106,8 @@ static void udp_maybe_free(udp_bind *b) {
   free(b->saddr);
   free(b->sctl);
   free(b->sidx);
+  free(b->mfirst);
+  free(b->mcount);
   free(b);
 }
 
@@ -158,8 +175,14 @@ static void set_buffer(int fd, int force_opt, int opt) {
   if (setsockopt(fd, SOL_SOCKET, force_opt, &v, sizeof v) < 0) setsockopt(fd, SOL_SOCKET, opt, &v, sizeof v);
 }
 
+/* UDP_GRO on or off (Linux ≥ 5.0); returns whether the kernel accepted it. */
+static int set_gro(int fd, int on) {
+  int v = on;
+  return setsockopt(fd, SOL_UDP, UDP_GRO, &v, sizeof v) == 0;
+}
+
 /* Opens and binds one socket; returns 0 or errno. *port_io: requested in, bound out. */
-static int open_socket(int family, uint16_t *port_io, uint32_t mark, int *out) {
+static int open_socket(int family, uint16_t *port_io, uint32_t mark, int gro, int *out) {
   int fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) return errno;
   int one = 1;
@@ -173,6 +196,7 @@ static int open_socket(int family, uint16_t *port_io, uint32_t mark, int *out) {
   }
   set_buffer(fd, SO_RCVBUFFORCE, SO_RCVBUF);
   set_buffer(fd, SO_SNDBUFFORCE, SO_SNDBUF);
+  if (gro) set_gro(fd, 1); /* failure tolerated: datagrams then arrive one by one */
   if (!err && mark && setsockopt(fd, SOL_SOCKET, SO_MARK, &mark, sizeof mark) < 0) err = errno;
   struct sockaddr_in6 sa;
   socklen_t sl;
@@ -204,13 +228,13 @@ static int open_socket(int family, uint16_t *port_io, uint32_t mark, int *out) {
  * Binds an IPv4+IPv6 pair on one port. Port 0: the v4 socket picks, v6 follows; retried
  * when that port is taken for v6. IPv6 failures other than EADDRINUSE leave v4 alone.
  */
-static int bind_pair(uint16_t port, uint32_t mark, int fds[2], uint16_t *bound) {
+static int bind_pair(uint16_t port, uint32_t mark, int gro, int fds[2], uint16_t *bound) {
   for (int attempt = 0; attempt < BIND_TRIES; attempt++) {
     uint16_t p = port;
     int fd4 = -1, fd6 = -1;
-    int err = open_socket(AF_INET, &p, mark, &fd4);
+    int err = open_socket(AF_INET, &p, mark, gro, &fd4);
     if (err) return err;
-    err = open_socket(AF_INET6, &p, mark, &fd6);
+    err = open_socket(AF_INET6, &p, mark, gro, &fd6);
     if (err == EADDRINUSE) {
       close(fd4);
       if (port != 0) return EADDRINUSE;
@@ -305,6 +329,23 @@ static void start_route_watch(napi_env env, udp_bind *b) {
   if (uv_poll_start(&p->h, UV_READABLE, route_on_readable) < 0) stop_route_watch(b);
 }
 
+/* The segment size of a GRO-coalesced receive (UDP_GRO cmsg), 0 when not coalesced. */
+static uint32_t gro_size(struct msghdr *mh) {
+  for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c)) {
+    if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_GRO) {
+      int v = 0;
+      memcpy(&v, CMSG_DATA(c), sizeof v);
+      return v > 0 ? (uint32_t)v : 0;
+    }
+  }
+  return 0;
+}
+
+static void udp_deliver(udp_bind *b, uint32_t n) {
+  int32_t arg = (int32_t)n;
+  tsg_call_js(b->env, b->actx, b->cb, 1, &arg);
+}
+
 static void udp_on_readable(uv_poll_t *h, int status, int events) {
   udp_poll *p = h->data;
   udp_bind *b = p->b;
@@ -319,18 +360,30 @@ static void udp_on_readable(uv_poll_t *h, int status, int events) {
   while (r < 0 && errno == EINTR);
   if (r <= 0) return; /* EAGAIN or a transient error: nothing to deliver */
   uint32_t n = 0;
+  uint8_t rec[EP_SIZE];
   for (int j = 0; j < r; j++) {
     struct msghdr *mh = &b->rmsg[j].msg_hdr;
     if (mh->msg_flags & MSG_TRUNC) continue; /* larger than a slot: drop */
-    b->offs[n] = j * b->slot_size + b->headroom;
-    b->lens[n] = b->rmsg[j].msg_len;
-    fill_record(b->eps + (size_t)n * EP_SIZE, &b->raddr[j], mh, b->route_gen);
-    n++;
+    uint32_t base = j * b->slot_size + b->headroom, total = b->rmsg[j].msg_len;
+    uint32_t seg = b->gro_active ? gro_size(mh) : 0;
+    if (seg == 0 || seg > total) seg = total;
+    fill_record(rec, &b->raddr[j], mh, b->route_gen);
+    /* One entry per datagram; a coalesced receive becomes several, all from one source. */
+    uint32_t pos = 0;
+    do {
+      if (n == b->capacity) { /* only with GRO: more datagrams than entries */
+        udp_deliver(b, n);
+        if (b->closed) return;
+        n = 0;
+      }
+      b->offs[n] = base + pos;
+      b->lens[n] = total - pos < seg ? total - pos : seg;
+      memcpy(b->eps + (size_t)n * EP_SIZE, rec, EP_SIZE);
+      n++;
+      pos += seg;
+    } while (pos < total);
   }
-  if (n > 0) {
-    int32_t arg = (int32_t)n;
-    tsg_call_js(b->env, b->actx, b->cb, 1, &arg);
-  }
+  if (n > 0) udp_deliver(b, n);
 }
 
 static int start_polls(napi_env env, udp_bind *b) {
@@ -354,8 +407,12 @@ static int start_polls(napi_env env, udp_bind *b) {
   return 0;
 }
 
-/* udpCreate(): handle (unbound). */
+/* udpCreate(gso?, gro?): handle (unbound). */
 static napi_value udp_create(napi_env env, napi_callback_info info) {
+  TSG_ARGS(env, info, 2);
+  bool gso = false, gro = false;
+  if (argc > 0) napi_get_value_bool(env, argv[0], &gso);
+  if (argc > 1) napi_get_value_bool(env, argv[1], &gro);
   udp_bind *b = calloc(1, sizeof *b);
   if (!b) {
     tsg_throw_errno(env, "calloc", ENOMEM);
@@ -364,6 +421,8 @@ static napi_value udp_create(napi_env env, napi_callback_info info) {
   b->fd[0] = b->fd[1] = -1;
   b->route_gen = 1;
   b->env = env;
+  b->gso_on = gso;
+  b->gro_on = gro;
   napi_value ext, name;
   napi_create_external(env, b, udp_finalize, NULL, &ext);
   napi_create_string_utf8(env, "tsguard:udp", NAPI_AUTO_LENGTH, &name);
@@ -396,7 +455,7 @@ static napi_value udp_bind_fn(napi_env env, napi_callback_info info) {
   if (port != 0 && port == b->port) return tsg_int(env, (int32_t)port);
   int fds[2];
   uint16_t bound;
-  int err = bind_pair((uint16_t)port, b->mark, fds, &bound);
+  int err = bind_pair((uint16_t)port, b->mark, b->gro_on, fds, &bound);
   if (err) {
     tsg_throw_errno(env, "bind", err);
     return NULL;
@@ -405,6 +464,7 @@ static napi_value udp_bind_fn(napi_env env, napi_callback_info info) {
   b->fd[0] = fds[0];
   b->fd[1] = fds[1];
   b->port = bound;
+  b->gro_active = b->gro_on && set_gro(fds[0], 1);
   if (b->started) {
     err = start_polls(env, b);
     if (err) {
@@ -529,28 +589,34 @@ static int grow_send(udp_bind *b, uint32_t n) {
   free(b->saddr);
   free(b->sctl);
   free(b->sidx);
+  free(b->mfirst);
+  free(b->mcount);
   b->smsg = calloc(n, sizeof *b->smsg);
   b->siov = calloc(n, sizeof *b->siov);
   b->saddr = calloc(n, sizeof *b->saddr);
   b->sctl = calloc(n, sizeof *b->sctl);
   b->sidx = calloc(n, sizeof *b->sidx);
-  b->scap = (b->smsg && b->siov && b->saddr && b->sctl && b->sidx) ? n : 0;
+  b->mfirst = calloc(n, sizeof *b->mfirst);
+  b->mcount = calloc(n, sizeof *b->mcount);
+  b->scap = (b->smsg && b->siov && b->saddr && b->sctl && b->sidx && b->mfirst && b->mcount) ? n : 0;
   return b->scap != 0;
 }
 
 static int is_link_local6(const uint8_t *a) { return a[0] == 0xfe && (a[1] & 0xc0) == 0x80; }
 
-/* Builds message m for the record: destination, payload and (if flagged) the source cmsg. */
-static void build_msg(udp_bind *b, uint32_t m, const uint8_t *rec, uint8_t *payload, uint32_t len, int with_src) {
+/*
+ * Builds message m for the record: destination, the iovecs (one datagram, or a GSO run when
+ * gso_size > 0) and the cmsgs (sticky source if flagged and with_src, UDP_SEGMENT).
+ */
+static void build_msg(udp_bind *b, uint32_t m, const uint8_t *rec, struct iovec *iov, uint32_t iovcnt,
+                      uint16_t gso_size, int with_src) {
   struct msghdr *mh = &b->smsg[m].msg_hdr;
   memset(mh, 0, sizeof *mh);
   struct sockaddr_in6 *sa = &b->saddr[m];
   memset(sa, 0, sizeof *sa);
-  b->siov[m].iov_base = payload;
-  b->siov[m].iov_len = len;
   mh->msg_name = sa;
-  mh->msg_iov = &b->siov[m];
-  mh->msg_iovlen = 1;
+  mh->msg_iov = iov;
+  mh->msg_iovlen = iovcnt;
   int v4 = rec[EP_FAMILY] == 4;
   if (v4) {
     struct sockaddr_in *s4 = (struct sockaddr_in *)sa;
@@ -565,40 +631,110 @@ static void build_msg(udp_bind *b, uint32_t m, const uint8_t *rec, uint8_t *payl
     sa->sin6_scope_id = read_le32(rec + EP_SCOPE);
     mh->msg_namelen = sizeof *sa;
   }
-  if (!with_src || !(rec[EP_FLAGS] & EP_FLAG_LOCAL)) return;
+  int src = with_src && (rec[EP_FLAGS] & EP_FLAG_LOCAL);
+  if (!src && !gso_size) return;
   ctl_buf *cb = &b->sctl[m];
   memset(cb, 0, sizeof *cb);
   mh->msg_control = cb->buf;
-  struct cmsghdr *c = (struct cmsghdr *)cb->buf;
-  if (v4) {
-    struct in_pktinfo pi;
-    memset(&pi, 0, sizeof pi);
-    memcpy(&pi.ipi_spec_dst, rec + EP_LOCAL, 4); /* source address only; routing picks the device */
-    c->cmsg_level = IPPROTO_IP;
-    c->cmsg_type = IP_PKTINFO;
-    c->cmsg_len = CMSG_LEN(sizeof pi);
-    memcpy(CMSG_DATA(c), &pi, sizeof pi);
-    mh->msg_controllen = CMSG_SPACE(sizeof pi);
-  } else {
-    struct in6_pktinfo pi;
-    memset(&pi, 0, sizeof pi);
-    memcpy(&pi.ipi6_addr, rec + EP_LOCAL, 16);
-    /* A link-local source needs its interface. */
-    if (is_link_local6(rec + EP_LOCAL)) pi.ipi6_ifindex = read_le32(rec + EP_IFINDEX);
-    c->cmsg_level = IPPROTO_IPV6;
-    c->cmsg_type = IPV6_PKTINFO;
-    c->cmsg_len = CMSG_LEN(sizeof pi);
-    memcpy(CMSG_DATA(c), &pi, sizeof pi);
-    mh->msg_controllen = CMSG_SPACE(sizeof pi);
+  size_t used = 0;
+  if (src) {
+    struct cmsghdr *c = (struct cmsghdr *)cb->buf;
+    if (v4) {
+      struct in_pktinfo pi;
+      memset(&pi, 0, sizeof pi);
+      memcpy(&pi.ipi_spec_dst, rec + EP_LOCAL, 4); /* source address only; routing picks the device */
+      c->cmsg_level = IPPROTO_IP;
+      c->cmsg_type = IP_PKTINFO;
+      c->cmsg_len = CMSG_LEN(sizeof pi);
+      memcpy(CMSG_DATA(c), &pi, sizeof pi);
+      used = CMSG_SPACE(sizeof pi);
+    } else {
+      struct in6_pktinfo pi;
+      memset(&pi, 0, sizeof pi);
+      memcpy(&pi.ipi6_addr, rec + EP_LOCAL, 16);
+      /* A link-local source needs its interface. */
+      if (is_link_local6(rec + EP_LOCAL)) pi.ipi6_ifindex = read_le32(rec + EP_IFINDEX);
+      c->cmsg_level = IPPROTO_IPV6;
+      c->cmsg_type = IPV6_PKTINFO;
+      c->cmsg_len = CMSG_LEN(sizeof pi);
+      memcpy(CMSG_DATA(c), &pi, sizeof pi);
+      used = CMSG_SPACE(sizeof pi);
+    }
   }
+  if (gso_size) {
+    struct cmsghdr *c = (struct cmsghdr *)(cb->buf + used);
+    c->cmsg_level = SOL_UDP;
+    c->cmsg_type = UDP_SEGMENT;
+    c->cmsg_len = CMSG_LEN(sizeof gso_size);
+    memcpy(CMSG_DATA(c), &gso_size, sizeof gso_size);
+    used += CMSG_SPACE(sizeof gso_size);
+  }
+  mh->msg_controllen = used;
 }
 
 static int source_error(int err) { return err == EINVAL || err == EADDRNOTAVAIL || err == ENETUNREACH; }
 
+static int send_retry(int fd, struct msghdr *mh) {
+  ssize_t s;
+  do s = sendmsg(fd, mh, MSG_DONTWAIT);
+  while (s < 0 && errno == EINTR);
+  return s >= 0 ? 0 : errno;
+}
+
+static void clear_source(uint8_t *rec) {
+  rec[EP_FLAGS] &= ~EP_FLAG_LOCAL;
+  memset(rec + EP_LOCAL, 0, EP_SIZE - EP_LOCAL);
+}
+
+/*
+ * Message mm (packets sidx[first .. first+cnt)) was refused with `err`. A refused sticky source
+ * is cleared in the records and the message re-sent without it; a refused GSO run (EIO: no
+ * GSO on this path, for good; EINVAL/EMSGSIZE: e.g. larger than the path MTU) goes one
+ * datagram at a time. Anything else drops the message. Returns datagrams sent.
+ */
+static int send_fallback(udp_bind *b, int fd, uint32_t mm, int err, const uint32_t *l, uint8_t *ep, uint8_t *st) {
+  uint32_t first = b->mfirst[mm], cnt = b->mcount[mm];
+  uint32_t i0 = b->sidx[first];
+  uint8_t *rec = ep + (size_t)i0 * EP_SIZE;
+  int with_src = 1;
+  if (cnt > 1 && err == EIO) b->gso_broken = 1;
+  if ((rec[EP_FLAGS] & EP_FLAG_LOCAL) && source_error(err)) {
+    /* The cached source is no longer usable: forget it and retry once without. */
+    for (uint32_t q = 0; q < cnt; q++) {
+      uint32_t i = b->sidx[first + q];
+      clear_source(ep + (size_t)i * EP_SIZE);
+      st[i] |= ST_SOURCE_CLEARED;
+    }
+    with_src = 0;
+    build_msg(b, mm, rec, b->siov + first, cnt, cnt > 1 ? (uint16_t)l[i0] : 0, 0);
+    err = send_retry(fd, &b->smsg[mm].msg_hdr);
+    if (!err) {
+      for (uint32_t q = 0; q < cnt; q++) st[b->sidx[first + q]] &= ~ST_DROPPED;
+      return (int)cnt;
+    }
+    if (cnt > 1 && err == EIO) b->gso_broken = 1;
+  }
+  if (cnt == 1 || (err != EIO && err != EINVAL && err != EMSGSIZE)) return 0;
+  int sent = 0;
+  for (uint32_t q = 0; q < cnt; q++) {
+    uint32_t i = b->sidx[first + q];
+    build_msg(b, mm, ep + (size_t)i * EP_SIZE, b->siov + first + q, 1, 0, with_src);
+    if (!send_retry(fd, &b->smsg[mm].msg_hdr)) {
+      st[i] &= ~ST_DROPPED;
+      sent++;
+    }
+  }
+  return sent;
+}
+
 /*
  * udpSend(handle, data, offsets, lengths, endpoints, count, status): datagrams sent.
- * status[i] gets bit 0 = dropped, bit 1 = the sticky source was refused, so it was cleared
- * in the endpoint record and the datagram re-sent without it.
+ * status[i] gets bit 0 = dropped, bit 1 = the sticky source was refused (or learned before a
+ * route change), so it was cleared in the endpoint record and the datagram sent without it.
+ * With GSO, runs of consecutive datagrams (of one family) with identical endpoint records and
+ * equal lengths (the last may be shorter) go out as one message with a UDP_SEGMENT cmsg: up
+ * to GSO_MAX_SEGS datagrams and GSO_MAX_BYTES bytes; the kernel sends them as separate
+ * datagrams.
  */
 static napi_value udp_send(napi_env env, napi_callback_info info) {
   TSG_ARGS(env, info, 7);
@@ -625,7 +761,11 @@ static napi_value udp_send(napi_env env, napi_callback_info info) {
   int sent = 0;
   for (int k = 0; k < 2; k++) {
     uint8_t fam = k == 0 ? 4 : 6;
-    uint32_t m = 0;
+    int gso = b->gso_on && !b->gso_broken;
+    uint32_t m = 0, np = 0;
+    uint32_t run_len = 0, run_bytes = 0;
+    int run_open = 0;
+    const uint8_t *run_rec = NULL;
     for (uint32_t i = 0; i < count; i++) {
       uint8_t *rec = ep + (size_t)i * EP_SIZE;
       if (k == 0) st[i] = ST_DROPPED; /* until sent */
@@ -633,44 +773,77 @@ static napi_value udp_send(napi_env env, napi_callback_info info) {
       if (b->fd[k] < 0 || (uint64_t)o[i] + l[i] > data.length || l[i] > 65535) continue;
       if ((rec[EP_FLAGS] & EP_FLAG_LOCAL) && read_le32(rec + EP_ROUTE_GEN) != b->route_gen) {
         /* Learned before the last route change: let the kernel choose again. */
-        rec[EP_FLAGS] &= ~EP_FLAG_LOCAL;
-        memset(rec + EP_LOCAL, 0, EP_SIZE - EP_LOCAL);
+        clear_source(rec);
         st[i] |= ST_SOURCE_CLEARED;
       }
-      build_msg(b, m, rec, d + o[i], l[i], 1);
-      b->sidx[m++] = i;
+      b->siov[np].iov_base = d + o[i];
+      b->siov[np].iov_len = l[i];
+      b->sidx[np] = i;
+      if (run_open && l[i] > 0 && l[i] <= run_len && b->mcount[m - 1] < GSO_MAX_SEGS &&
+          run_bytes + l[i] <= GSO_MAX_BYTES && memcmp(rec, run_rec, EP_SIZE) == 0) {
+        b->mcount[m - 1]++;
+        run_bytes += l[i];
+        if (l[i] < run_len) run_open = 0; /* a shorter datagram ends the run */
+      } else {
+        b->mfirst[m] = np;
+        b->mcount[m] = 1;
+        m++;
+        run_len = run_bytes = l[i];
+        run_rec = rec;
+        run_open = gso && l[i] > 0;
+      }
+      np++;
+    }
+    for (uint32_t mm = 0; mm < m; mm++) {
+      uint32_t first = b->mfirst[mm], i0 = b->sidx[first];
+      build_msg(b, mm, ep + (size_t)i0 * EP_SIZE, b->siov + first, b->mcount[mm],
+                b->mcount[mm] > 1 ? (uint16_t)l[i0] : 0, 1);
     }
     uint32_t pos = 0;
     while (pos < m) {
       int r = sendmmsg(b->fd[k], b->smsg + pos, m - pos, MSG_DONTWAIT);
       if (r > 0) {
-        for (int j = 0; j < r; j++) st[b->sidx[pos + j]] &= ~ST_DROPPED;
-        sent += r;
+        for (uint32_t mm = pos; mm < pos + (uint32_t)r; mm++) {
+          for (uint32_t q = 0; q < b->mcount[mm]; q++) st[b->sidx[b->mfirst[mm] + q]] &= ~ST_DROPPED;
+          sent += (int)b->mcount[mm];
+        }
         pos += (uint32_t)r;
         continue;
       }
-      int err = errno;
-      if (r < 0 && err == EINTR) continue;
-      uint32_t i = b->sidx[pos];
-      uint8_t *rec = ep + (size_t)i * EP_SIZE;
-      if (r < 0 && (rec[EP_FLAGS] & EP_FLAG_LOCAL) && source_error(err)) {
-        /* The cached source is no longer usable: forget it and retry once without. */
-        rec[EP_FLAGS] &= ~EP_FLAG_LOCAL;
-        memset(rec + EP_LOCAL, 0, EP_SIZE - EP_LOCAL);
-        st[i] |= ST_SOURCE_CLEARED;
-        build_msg(b, pos, rec, d + o[i], l[i], 0);
-        ssize_t s;
-        do s = sendmsg(b->fd[k], &b->smsg[pos].msg_hdr, MSG_DONTWAIT);
-        while (s < 0 && errno == EINTR);
-        if (s >= 0) {
-          st[i] &= ~ST_DROPPED;
-          sent++;
-        }
-      }
-      pos++; /* EAGAIN, unreachable, ...: drop this one, go on */
+      int err = r < 0 ? errno : EAGAIN;
+      if (err == EINTR) continue;
+      sent += send_fallback(b, b->fd[k], pos, err, l, ep, st);
+      pos++; /* EAGAIN, unreachable, ...: drop this message, go on */
     }
   }
   return tsg_int(env, sent);
+}
+
+/* udpSetOffloads(handle, gso, gro): GSO on send (unless refused before), UDP_GRO on receive. */
+static napi_value udp_set_offloads(napi_env env, napi_callback_info info) {
+  TSG_ARGS(env, info, 3);
+  udp_bind *b = get_open(env, argv[0]);
+  bool gso = false, gro = false;
+  if (!b) return NULL;
+  if (napi_get_value_bool(env, argv[1], &gso) != napi_ok || napi_get_value_bool(env, argv[2], &gro) != napi_ok) {
+    tsg_throw_type(env, "expected booleans");
+    return NULL;
+  }
+  b->gso_on = gso;
+  b->gro_on = gro;
+  int ok = 0;
+  for (int k = 0; k < 2; k++)
+    if (b->fd[k] >= 0 && set_gro(b->fd[k], gro) && k == 0) ok = 1;
+  b->gro_active = gro && ok;
+  return tsg_undefined(env);
+}
+
+/* udpOffloads(handle): bit 0 = GSO in use, bit 1 = GRO in use, bit 2 = GSO refused (EIO). */
+static napi_value udp_offloads(napi_env env, napi_callback_info info) {
+  TSG_ARGS(env, info, 1);
+  udp_bind *b = tsg_get_external(env, argv[0]);
+  if (!b) return NULL;
+  return tsg_int(env, (b->gso_on && !b->gso_broken ? 1 : 0) | (b->gro_active ? 2 : 0) | (b->gso_broken ? 4 : 0));
 }
 
 /* udpClose(handle): closes both sockets (idempotent). */
@@ -691,5 +864,7 @@ napi_value tsg_init_udp(napi_env env, napi_value exports) {
   tsg_set_fn(env, exports, "udpStart", udp_start);
   tsg_set_fn(env, exports, "udpSend", udp_send);
   tsg_set_fn(env, exports, "udpClose", udp_close);
+  tsg_set_fn(env, exports, "udpSetOffloads", udp_set_offloads);
+  tsg_set_fn(env, exports, "udpOffloads", udp_offloads);
   return exports;
 }
