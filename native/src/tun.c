@@ -44,6 +44,9 @@ typedef struct {
   unsigned offloads; /* TUN_F_* accepted by TUNSETOFFLOAD */
   uint8_t *scratch;  /* a super-packet's copy when its split spans two deliveries */
   tsg_gro_plan plan;
+  /* counters: super-packets read, segments made of them, dropped reads, GSO frames written
+     and the packets in them */
+  double st_super, st_segments, st_dropped, st_frames, st_coalesced;
   uint32_t *wlens;   /* write lengths after bounds checks */
   uint32_t wlens_cap;
 } tun_dev;
@@ -360,7 +363,14 @@ static uint32_t tun_take_vnet(tun_dev *t, uint32_t n, uint32_t len) {
   tsg_vnet_parse(t->data + off - TSG_VNET_HDR_LEN, &h);
   tsg_gso_iter it;
   int segs = tsg_gso_prepare(&it, t->data + off, len, &h);
-  if (segs < 0 || (it.gso && it.hl + it.gso > t->max_packet)) return n; /* dropped */
+  if (segs < 0 || (it.gso && it.hl + it.gso > t->max_packet)) {
+    t->st_dropped++;
+    return n;
+  }
+  if (it.gso) {
+    t->st_super++;
+    t->st_segments += segs;
+  }
   for (uint32_t k = 0; k < (uint32_t)segs; k++) {
     if (n == t->capacity) {
       if (it.pkt != t->scratch) {
@@ -532,6 +542,10 @@ static int tun_write_vnet(tun_dev *t, const uint8_t *d, size_t dlen, const uint3
     int n = tsg_gro_frame(&t->plan, g, d, o, wl, vnet, hdr, iov);
     if (writev_retry(t->fd, iov, n) >= 0) {
       written += (int)t->plan.count[g];
+      if (t->plan.count[g] > 1) {
+        t->st_frames++;
+        t->st_coalesced += t->plan.count[g];
+      }
       continue;
     }
     if (write_failed_fatally()) return -errno;
@@ -607,6 +621,21 @@ static napi_value tun_set_offload(napi_env env, napi_callback_info info) {
   return tsg_int(env, (int32_t)t->offloads);
 }
 
+/* tunStats(handle): [superPackets, segments, droppedReads, gsoFramesWritten, packetsCoalesced] */
+static napi_value tun_stats(napi_env env, napi_callback_info info) {
+  TSG_ARGS(env, info, 1);
+  tun_dev *t = tsg_get_external(env, argv[0]);
+  if (!t) return NULL;
+  double v[5] = {t->st_super, t->st_segments, t->st_dropped, t->st_frames, t->st_coalesced};
+  napi_value arr, x;
+  napi_create_array_with_length(env, 5, &arr);
+  for (uint32_t i = 0; i < 5; i++) {
+    napi_create_double(env, v[i], &x);
+    napi_set_element(env, arr, i, x);
+  }
+  return arr;
+}
+
 /* tunClose(handle): stops reading and closes the fd (idempotent). */
 static napi_value tun_close(napi_env env, napi_callback_info info) {
   TSG_ARGS(env, info, 1);
@@ -624,6 +653,7 @@ napi_value tsg_init_tun(napi_env env, napi_value exports) {
   tsg_set_fn(env, exports, "tunWrite", tun_write);
   tsg_set_fn(env, exports, "tunClose", tun_close);
   tsg_set_fn(env, exports, "tunSetOffload", tun_set_offload);
+  tsg_set_fn(env, exports, "tunStats", tun_stats);
   tsg_set_fn(env, exports, "ifSetMtu", if_set_mtu);
   tsg_set_fn(env, exports, "ifGetMtu", if_get_mtu);
   tsg_set_fn(env, exports, "ifGetFlags", if_get_flags);

@@ -36,6 +36,17 @@ export interface LinuxTunOptions {
   offloads?: boolean;
 }
 
+export interface LinuxTunOffloadStats {
+  /** TSO/USO super-packets read (each split into `segments`). */
+  superPackets: number;
+  segments: number;
+  /** Reads dropped: unsupported GSO type or malformed. */
+  droppedReads: number;
+  /** GSO frames written, and the packets coalesced into them. */
+  gsoFramesWritten: number;
+  packetsCoalesced: number;
+}
+
 export class LinuxTun implements TunDevice {
   readonly name: string;
   readonly ifindex: number;
@@ -139,6 +150,12 @@ export class LinuxTun implements TunDevice {
     if (this.closed) return 0;
     this.tunOffloads = this.native.tunSetOffload(this.info.handle, on);
     return this.tunOffloads;
+  }
+
+  /** Offload counters since the TUN was opened (zeros without offloads). */
+  get offloadStats(): LinuxTunOffloadStats {
+    const [superPackets, segments, droppedReads, gsoFramesWritten, packetsCoalesced] = this.native.tunStats(this.info.handle);
+    return { superPackets, segments, droppedReads, gsoFramesWritten, packetsCoalesced };
   }
 
   /** Whether up/down and MTU changes are being observed through netlink. */

@@ -83,6 +83,8 @@ export interface NativeAddon {
    * virtio header stays. Returns the accepted TUN_F_* flags (0 without a header).
    */
   tunSetOffload(h: TunHandle, enable: boolean): number;
+  /** Offload counters: [superPackets, segments, droppedReads, gsoFramesWritten, packetsCoalesced]. */
+  tunStats(h: TunHandle): number[];
   /**
    * Read loop: cb(count) per delivered batch (a wake-up may deliver several when split
    * super-packets fill the batch), cb(-errno) once on a fatal read error.
