@@ -4,6 +4,7 @@
  */
 import { join } from 'node:path';
 import { Device } from '../device/device.js';
+import { parseCryptoWorkers } from '../device/crypto-pool.js';
 import { LinuxTun } from '../io/linux-tun.js';
 import { NativeBind } from '../io/native-bind.js';
 import { DEFAULT_UAPI_DIR, UapiServer } from '../uapi/server.js';
@@ -97,7 +98,8 @@ export class Daemon {
     let device: Device | null = null;
     try {
       bind = new NativeBind();
-      device = new Device({ tun, bind, logger });
+      // TSGUARD_CRYPTO_WORKERS=n: crypto worker threads (absent: the library default).
+      device = new Device({ tun, bind, logger, cryptoWorkers: parseCryptoWorkers(opts.env.TSGUARD_CRYPTO_WORKERS) });
       await device.up();
       logger.debug('Device started');
 

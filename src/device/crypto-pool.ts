@@ -93,6 +93,19 @@ export function defaultCryptoWorkers(): number {
   return 0;
 }
 
+/**
+ * A worker count from text (the daemon's TSGUARD_CRYPTO_WORKERS): a whole number 0..64, or
+ * 'auto' for defaultCryptoWorkers(); anything else (or absent) = undefined, the default.
+ */
+export function parseCryptoWorkers(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const t = text.trim();
+  if (t === 'auto') return defaultCryptoWorkers();
+  if (!/^\d{1,2}$/.test(t)) return undefined;
+  const n = Number(t);
+  return n <= 64 ? n : undefined;
+}
+
 /** Cores of this machine (for callers that size the pool themselves). */
 export function cpuCount(): number {
   return availableParallelism();

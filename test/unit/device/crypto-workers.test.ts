@@ -226,3 +226,17 @@ describe.skipIf(!native)('crypto workers (cryptoWorkers: 2)', () => {
     expect(pool(b.dev).inFlight).toBe(0);
   });
 });
+
+describe('parseCryptoWorkers (TSGUARD_CRYPTO_WORKERS)', () => {
+  it('accepts 0..64 and auto; anything else means the default', async () => {
+    const { parseCryptoWorkers, defaultCryptoWorkers } = await import('../../../src/device/crypto-pool.js');
+    expect(parseCryptoWorkers(undefined)).toBeUndefined();
+    expect(parseCryptoWorkers('0')).toBe(0);
+    expect(parseCryptoWorkers(' 3 ')).toBe(3);
+    expect(parseCryptoWorkers('64')).toBe(64);
+    expect(parseCryptoWorkers('65')).toBeUndefined();
+    expect(parseCryptoWorkers('-1')).toBeUndefined();
+    expect(parseCryptoWorkers('two')).toBeUndefined();
+    expect(parseCryptoWorkers('auto')).toBe(defaultCryptoWorkers());
+  });
+});
