@@ -9,7 +9,7 @@
 export { bytesToHex, hexToBytes, keyToBase64, base64ToKey, constantTimeEqual, isAllZero, concatBytes } from './bytes.js';
 export { blake2s, hash, mac } from './blake2s.js';
 export { hmacBlake2s, kdf1, kdf2, kdf3 } from './hmac.js';
-export { type X25519Backend, type X25519PrivateKey, type X25519PublicKey, x25519, nodeX25519, nobleX25519, clampPrivateKey, generateEphemeral } from './x25519.js';
+export { type X25519Backend, type X25519PrivateKey, type X25519PublicKey, x25519, nodeX25519, nobleX25519, clampPrivateKey } from './x25519.js';
 export { aeadSeal, aeadOpen, type TransportCipher, createTransportCipher, type TransportCipherFactory } from './aead.js';
 export { nodeTransportCipher, nobleTransportCipher } from './aead.js';
 export { xaeadSeal, xaeadOpen } from './xaead.js';

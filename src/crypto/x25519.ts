@@ -2,7 +2,7 @@
  * X25519 (RFC 7748) behind a small backend interface. Keys are imported once and reused: the node
  * backend keeps an OpenSSL KeyObject inside each key (JWK import is ~10× cheaper than DER).
  */
-import { createPrivateKey, createPublicKey, diffieHellman, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { createPrivateKey, createPublicKey, diffieHellman, type KeyObject } from 'node:crypto';
 import { x25519 as nobleCurve } from '@noble/curves/ed25519.js';
 import type { RandomSource } from '../clock.js';
 import { isAllZero } from './bytes.js';
@@ -83,6 +83,9 @@ function nodeImportPrivate(raw: Uint8Array): NodePrivateKey {
   // (verified by the tests, which compare against RFC 7748 public keys).
   const keyObject = createPrivateKey({ key: { kty: 'OKP', crv: 'X25519', d: b64u(clamped), x: '' }, format: 'jwk' });
   // The private JWK export carries the derived `x` (~1 µs; createPublicKey + export costs ~5 µs).
+  // Not generateKeyPairSync + export instead: no faster here, and on Node 20 that export can
+  // deadlock (ExportJWKEdKey holds the key's mutex while a GC it triggers finalizes the
+  // KeyGenJob, whose destructor takes the same mutex; seen in bench/handshake-micro.mjs).
   const jwk = keyObject.export({ format: 'jwk' });
   if (typeof jwk.x !== 'string') throw new Error('X25519: public key export failed');
   return new NodePrivateKey(clamped, fromB64u(jwk.x), keyObject);
@@ -149,29 +152,6 @@ export const nobleX25519: X25519Backend = {
     return isAllZero(out) ? null : out;
   },
 };
-
-/**
- * A fresh key pair, imported and ready for `dh` (ephemeral keys). With no `rng`, or the system
- * CSPRNG, the node backend lets OpenSSL generate it (one base-point multiplication, no JWK
- * parse of the scalar: ~4 µs cheaper than generatePrivateKey + importPrivate). Any other
- * RandomSource is honoured (deterministic tests): its 32 bytes are clamped and imported.
- */
-export function generateEphemeral(backend: X25519Backend = x25519, rng?: RandomSource): X25519PrivateKey {
-  if (backend !== nodeX25519 || (rng !== undefined && rng !== cryptoRandom)) {
-    const raw = generate(rng);
-    const key = backend.importPrivate(raw);
-    raw.fill(0);
-    return key;
-  }
-  const { privateKey } = generateKeyPairSync('x25519');
-  const jwk = privateKey.export({ format: 'jwk' });
-  if (typeof jwk.d !== 'string' || typeof jwk.x !== 'string') throw new Error('X25519: key export failed');
-  const raw = fromB64u(jwk.d);
-  // OpenSSL clamps generated X25519 keys already; this keeps `.raw` clamped regardless.
-  raw[0] &= 248;
-  raw[31] = (raw[31] & 127) | 64;
-  return new NodePrivateKey(raw, fromB64u(jwk.x), privateKey);
-}
 
 /** The backend in use; switched by setCryptoBackend (backend.ts). */
 export let x25519: X25519Backend = nodeX25519;

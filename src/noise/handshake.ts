@@ -182,8 +182,8 @@ export interface InitiatorState {
 
 /**
  * Our ephemeral key for one handshake: either 32 random bytes (clamped and imported here) or a
- * key already made by `generateEphemeral(local.backend)` (crypto/x25519.ts), which skips the
- * import. One of the two is required; `ephemeral` wins when both are given.
+ * key already imported with `local.backend.importPrivate` (e.g. prepared ahead of time). One of
+ * the two is required; `ephemeral` wins when both are given.
  */
 export interface EphemeralParams {
   ephemeralPrivate?: Uint8Array;
