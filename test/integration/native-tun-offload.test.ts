@@ -178,7 +178,7 @@ suite('LinuxTun offloads in a network namespace (root)', () => {
   const by = (lines: Record<string, any>[], s: string) => lines.find((l) => l.step === s) ?? {};
 
   it('splits TSO super-packets into checksummed MTU-sized segments and coalesces writes (IPv4 and IPv6)', async () => {
-    const lines = await runChild('toggle');
+    const lines = await runChild('toggle', { TSGUARD_OFFLOADS: '1' }); // on whatever the suite's setting
     if (process.env.TSG_DEBUG) console.log(JSON.stringify(lines));
     const created = by(lines, 'created');
     expect(created.vnetHdr).toBe(true);

@@ -85,7 +85,7 @@ describe('NativeBind GSO/GRO over loopback', () => {
     it(`GSO send + GRO receive over IPv${fam}: 128 equal datagrams arrive as 128 entries, in order`, async () => {
       const rx = await receiver({ gro: true, batchCapacity: 128 });
       const tx = await sender({ gso: true });
-      expect(tx.offloads).toEqual({ gso: true, gro: true, gsoRefused: false });
+      expect(tx.offloads).toMatchObject({ gso: true, gsoRefused: false });
       expect(rx.bind.offloads.gro).toBe(true);
       const to = Endpoint.fromAddress(host, rx.bind.port);
       const sent = sendBatch(tx, equalRun(128, 1452), new Array(128).fill(to));
