@@ -5,20 +5,25 @@
 // allocate nothing themselves. Reports heap growth and GC time; a packet path that
 // allocated per packet would show tens of MB of garbage and many GCs.
 //
-//   npm run build && node --expose-gc bench/alloc.mjs [packets] [size] [--cipher=native|js]
+//   npm run build && node --expose-gc bench/alloc.mjs [packets] [size] [--cipher=native|js] [--batch=64]
+//
+// `allocatedBytes` is every byte allocated during the run (V8's sampling heap profiler,
+// counting objects already collected too); running at two batch sizes separates what is
+// allocated per batch from what is allocated per packet (test/unit/device/no-alloc.test.ts).
 //       [--workers=N] [--completion=atomics|port] [--window=BATCHES]
 //
 // --workers=N gives both devices N crypto workers (Device cryptoWorkers); the pump then keeps
 // at most --window batches (default 16) in flight per device and yields to the event loop
 // so that finished batches are delivered. CPU per packet counts every thread of the process.
 import { PerformanceObserver } from 'node:perf_hooks';
+import { Session } from 'node:inspector/promises';
 import { Device, PacketBatch, generateKeyPair } from '../dist/index.js';
 
 const args = process.argv.slice(2).filter((a) => !a.startsWith('--'));
 const N = Number(args[0] ?? 1_000_000);
 const SIZE = Number(args[1] ?? 1400);
 const cipher = process.argv.find((a) => a.startsWith('--cipher='))?.slice(9) ?? 'native';
-const BATCH = 64;
+const BATCH = Number(process.argv.find((a) => a.startsWith('--batch='))?.slice(8) ?? 64);
 const opt = (name, dflt) => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? dflt;
 const workers = Number(opt('workers', '0'));
 const completion = opt('completion', 'atomics');
@@ -118,11 +123,20 @@ const heap0 = process.memoryUsage().heapUsed;
 const before = tunB.written;
 const cpu0 = process.cpuUsage();
 const elu0 = performance.eventLoopUtilization();
+const inspector = new Session();
+inspector.connect();
+await inspector.post('HeapProfiler.enable');
+await inspector.post('HeapProfiler.startSampling', {
+  samplingInterval: 64,
+  includeObjectsCollectedByMajorGC: true,
+  includeObjectsCollectedByMinorGC: true,
+});
 const t0 = performance.now();
 if (pools.length) await pumpAll(N);
 else pumpSync(N);
 const ms = performance.now() - t0;
 const cpu = process.cpuUsage(cpu0);
+const allocatedBytes = await stopAllocationSampling(inspector);
 const elu = performance.eventLoopUtilization(elu0);
 const heapAfterRun = process.memoryUsage().heapUsed;
 globalThis.gc?.();
@@ -140,6 +154,9 @@ const result = {
   mainThreadMicrosPerPacket: +((elu.active * 1000) / N).toFixed(3),
   heapGrowthBytes: heap1 - heap0,
   heapGrowthDuringRunBytes: heapAfterRun - heap0,
+  batch: BATCH,
+  allocatedBytes,
+  allocatedBytesPerPacket: +(allocatedBytes / N).toFixed(2),
   gcCount, gcMs: +gcMs.toFixed(1),
   drops: Object.fromEntries(Object.entries(b.drops).filter(([, v]) => v > 0)),
   ...(pools.length ? { pools: pools.map((p) => p.stats) } : {}),
@@ -147,3 +164,18 @@ const result = {
 console.log(JSON.stringify(result, null, 2));
 await a.close(); await b.close();
 if (delivered !== N) process.exit(1);
+
+/** Total bytes the sampling profiler saw allocated; the profile itself is dropped here. */
+async function stopAllocationSampling(session) {
+  const { profile } = await session.post('HeapProfiler.stopSampling');
+  await session.post('HeapProfiler.disable');
+  session.disconnect();
+  if (process.env.ALLOC_PROFILE_OUT) (await import('node:fs')).writeFileSync(process.env.ALLOC_PROFILE_OUT, JSON.stringify(profile));
+  return sumSelfSizes(profile.head);
+}
+
+function sumSelfSizes(node) {
+  let total = node.selfSize;
+  for (const c of node.children ?? []) total += sumSelfSizes(c);
+  return total;
+}

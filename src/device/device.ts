@@ -454,8 +454,8 @@ export class Device extends TypedEmitter<DeviceEvents> {
       allowedIPs: [...this.allowedIPs.prefixesOf(p)].map((x) => formatPrefix(x.family, x.addr, x.bits)),
       persistentKeepalive: p.persistentKeepalive,
       lastHandshake: Number(p.lastHandshakeNs / 1_000_000n),
-      txBytes: p.txBytes,
-      rxBytes: p.rxBytes,
+      txBytes: p.tx.value,
+      rxBytes: p.rx.value,
     }));
   }
 
@@ -477,8 +477,8 @@ export class Device extends TypedEmitter<DeviceEvents> {
         endpoint: p.endpoint,
         lastHandshakeSec: ns / 1_000_000_000n,
         lastHandshakeNsec: Number(ns % 1_000_000_000n),
-        txBytes: p.txBytes,
-        rxBytes: p.rxBytes,
+        txBytes: p.tx.value,
+        rxBytes: p.rx.value,
         persistentKeepaliveInterval: p.persistentKeepalive,
         allowedIPs: [...this.allowedIPs.prefixesOf(p)],
       });

@@ -180,11 +180,11 @@ function handleInitiation(dev: Device, msg: Uint8Array, source: Uint8Array, now:
   installSession(dev, peer, entry, created.keys, now);
   peer.cookie!.stamp(created.message, created.message.length, now);
   learnEndpoint(dev, peer, source);
-  peer.rxBytes += BigInt(MESSAGE_INITIATION_SIZE);
+  peer.rx.add(MESSAGE_INITIATION_SIZE);
   peer.timers.anyAuthenticatedPacketReceived(now);
   peer.timers.anyAuthenticatedPacketTraversal(now);
   if (sendTo(dev, created.message, peer.endpoint!.record)) {
-    peer.txBytes += BigInt(MESSAGE_RESPONSE_SIZE);
+    peer.tx.add(MESSAGE_RESPONSE_SIZE);
     peer.timers.anyAuthenticatedPacketSent(now);
   }
   // B15/A7: a response paces our own initiations like one we sent (wireguard-go and the
@@ -209,7 +209,7 @@ function handleResponse(dev: Device, msg: Uint8Array, source: Uint8Array, now: n
   peer.handshake = null; // its index now names the session
   installSession(dev, peer, entry, keys, now);
   learnEndpoint(dev, peer, source);
-  peer.rxBytes += BigInt(MESSAGE_RESPONSE_SIZE);
+  peer.rx.add(MESSAGE_RESPONSE_SIZE);
   peer.timers.handshakeComplete(now);
   peer.timers.anyAuthenticatedPacketReceived(now);
   peer.timers.anyAuthenticatedPacketTraversal(now);
@@ -284,7 +284,7 @@ export function sendInitiation(dev: Device, peer: Peer, isRetry: boolean): void 
   peer.timers.anyAuthenticatedPacketTraversal(now);
   peer.timers.anyAuthenticatedPacketSent(now);
   if (!peer.endpoint) dev.drops.noEndpoint++;
-  else if (sendTo(dev, created.message, peer.endpoint.record)) peer.txBytes += BigInt(MESSAGE_INITIATION_SIZE);
+  else if (sendTo(dev, created.message, peer.endpoint.record)) peer.tx.add(MESSAGE_INITIATION_SIZE);
   peer.timers.handshakeInitiated(now);
   dev.armTimers(peer);
 }

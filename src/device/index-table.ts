@@ -6,6 +6,10 @@ import type { RandomSource } from '../clock.js';
  * transport messages are routed by it.
  */
 export class IndexTable<T> {
+  /**
+   * Keyed by the index as a signed int32 (`| 0`): that is a small integer to V8, while an
+   * unsigned value above 2^31 would be a heap number, allocated on every lookup.
+   */
   private readonly entries = new Map<number, T>();
   private readonly scratch = new Uint8Array(4);
   private readonly view = new DataView(this.scratch.buffer);
@@ -17,8 +21,8 @@ export class IndexTable<T> {
     for (;;) {
       this.random.fill(this.scratch);
       const idx = this.view.getUint32(0, true);
-      if (!this.entries.has(idx)) {
-        this.entries.set(idx, value);
+      if (!this.entries.has(idx | 0)) {
+        this.entries.set(idx | 0, value);
         return idx;
       }
     }
@@ -26,16 +30,17 @@ export class IndexTable<T> {
 
   /** Point an existing index at a new value (a handshake index becoming a keypair's). */
   replace(index: number, value: T): void {
-    this.entries.set(index, value);
+    this.entries.set(index | 0, value);
   }
 
+  /** Look up an index given as u32 or as int32 (the packet path reads it signed). */
   get(index: number): T | undefined {
-    return this.entries.get(index);
+    return this.entries.get(index | 0);
   }
 
   /** Remove `index` if it still maps to `value` (or unconditionally when value is omitted). */
   delete(index: number, value?: T): void {
-    if (value === undefined || this.entries.get(index) === value) this.entries.delete(index);
+    if (value === undefined || this.entries.get(index | 0) === value) this.entries.delete(index | 0);
   }
 
   get size(): number {

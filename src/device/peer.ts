@@ -4,6 +4,7 @@ import type { TimerHandle } from '../clock.js';
 import type { Endpoint } from '../io/endpoint.js';
 import type { RemoteIdentity, InitiatorState, CookieGenerator } from '../noise/index.js';
 import { KeypairSlots, type Keypair } from '../session/keypair.js';
+import { ByteCounter } from './byte-counter.js';
 import { PeerTimers } from '../session/timers.js';
 
 /** An initiation this peer sent and is waiting to be answered. */
@@ -39,8 +40,9 @@ export class Peer {
   /** Packets waiting for a session (copies), oldest first (C14). */
   readonly staged: Uint8Array[] = [];
 
-  txBytes = 0n;
-  rxBytes = 0n;
+  /** UDP payload bytes sent to / authenticated from this peer (C12). */
+  readonly tx = new ByteCounter();
+  readonly rx = new ByteCounter();
   /** Wall-clock ns of the last completed handshake, 0n if never. */
   lastHandshakeNs = 0n;
 

@@ -59,7 +59,7 @@ export function receiveUdpBatch(dev: Device, batch: PacketBatch): void {
       dev.drops.malformed++;
       continue;
     }
-    const kp = dev.indices.get(readU32(data, off + 4))?.keypair;
+    const kp = dev.indices.get(readI32(data, off + 4))?.keypair;
     if (kp === null || kp === undefined) {
       dev.drops.unknownIndex++;
       continue;
@@ -171,7 +171,7 @@ function acceptOpened(dev: Device, batch: PacketBatch | CryptoJob, run: RunView,
   if (w > 0) dev.tun.write(batch);
   for (let t = 0; t < touched.length; t++) {
     const peer = touched[t];
-    peer.rxBytes += BigInt(peer.batchRx);
+    peer.rx.add(peer.batchRx);
     peer.timers.anyAuthenticatedPacketReceived(now);
     peer.timers.anyAuthenticatedPacketTraversal(now);
     if (peer.batchDataReceived) peer.timers.dataReceived(now);
@@ -202,6 +202,11 @@ function confirmNext(dev: Device, peer: Peer, kp: Keypair): boolean {
   peer.lastHandshakeNs = dev.clock.wallNs();
   dev.emitHandshake(peer);
   return true;
+}
+
+/** Signed read: stays a small integer (no heap number) for index lookups. */
+function readI32(b: Uint8Array, off: number): number {
+  return b[off] | (b[off + 1] << 8) | (b[off + 2] << 16) | (b[off + 3] << 24);
 }
 
 function readU32(b: Uint8Array, off: number): number {

@@ -97,7 +97,7 @@ export function sendTunBatch(dev: Device, batch: PacketBatch): void {
   for (let t = 0; t < touched.length; t++) {
     const peer = touched[t];
     if (peer.batchTx > 0) {
-      peer.txBytes += BigInt(peer.batchTx);
+      peer.tx.add(peer.batchTx);
       peer.timers.dataSent(now);
       peer.timers.anyAuthenticatedPacketSent(now);
       peer.timers.anyAuthenticatedPacketTraversal(now);
@@ -237,7 +237,7 @@ export function flushStaged(dev: Device, peer: Peer): void {
   }
   batch.count = 0;
   if (sentBytes > 0) {
-    peer.txBytes += BigInt(sentBytes);
+    peer.tx.add(sentBytes);
     if (sentData) peer.timers.dataSent(now);
     peer.timers.anyAuthenticatedPacketSent(now);
     peer.timers.anyAuthenticatedPacketTraversal(now);
