@@ -70,6 +70,17 @@ export class Peer {
     this.timers = new PeerTimers(jitter);
   }
 
+  /** Reset the per-batch bookkeeping when the peer is first seen in batch `gen`. */
+  beginBatch(gen: number): void {
+    this.batchGen = gen;
+    this.batchTx = 0;
+    this.batchRx = 0;
+    this.batchNeedsFlush = false;
+    this.batchDataReceived = false;
+    this.batchConfirmed = false;
+    this.batchRekey = false;
+  }
+
   /** Queue a copy of a packet for when a session exists; drops the oldest when full. */
   stage(buf: Uint8Array, off: number, len: number): boolean {
     let overflow = false;

@@ -135,7 +135,7 @@ function acceptOpened(dev: Device, batch: PacketBatch | CryptoJob, run: RunView,
     if (entry === undefined || entry.keypair !== kp) continue; // session dropped meanwhile
     const peer = entry.peer;
     if (peer.batchGen !== gen) {
-      beginReceiveBatch(peer, gen);
+      peer.beginBatch(gen);
       touched.push(peer);
     }
     const pOff = run.offsets[k];
@@ -185,15 +185,6 @@ function acceptOpened(dev: Device, batch: PacketBatch | CryptoJob, run: RunView,
   touched.length = 0;
 }
 
-function beginReceiveBatch(peer: Peer, gen: number): void {
-  peer.batchGen = gen;
-  peer.batchTx = 0;
-  peer.batchRx = 0;
-  peer.batchNeedsFlush = false;
-  peer.batchDataReceived = false;
-  peer.batchConfirmed = false;
-  peer.batchRekey = false;
-}
 
 /** The initiator's first packet on a responder session completes the handshake (B15). */
 function confirmNext(dev: Device, peer: Peer, kp: Keypair): boolean {

@@ -56,7 +56,7 @@ export function sendTunBatch(dev: Device, batch: PacketBatch): void {
       continue;
     }
     if (peer.batchGen !== gen) {
-      beginBatch(peer, gen);
+      peer.beginBatch(gen);
       peer.batchIndex = touched.length;
       touched.push(peer);
       // Staged packets go first (C13): while any wait, new ones queue behind them.
@@ -144,15 +144,6 @@ function dropRefusedSources(batch: PacketBatch | CryptoJob, count: number, touch
   }
 }
 
-function beginBatch(peer: Peer, gen: number): void {
-  peer.batchGen = gen;
-  peer.batchTx = 0;
-  peer.batchRx = 0;
-  peer.batchNeedsFlush = false;
-  peer.batchDataReceived = false;
-  peer.batchConfirmed = false;
-  peer.batchRekey = false;
-}
 
 /**
  * Prepare the plaintext at data[off, off+len) for sealing as entry `at` of `run`: zero
