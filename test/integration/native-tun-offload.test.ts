@@ -53,7 +53,9 @@ function fixSums(b, off, len, v6) {
 }
 
 const stats = { packets: 0, tcp: 0, badSum: 0, tooBig: 0, maxLen: 0, multiSegBatches: 0 };
-const tun = LinuxTun.create('tsgo%d', { mtu: MTU });
+const tun = process.argv[2] === 'fromfd'
+  ? LinuxTun.fromFd(Number(process.env.WG_TUN_FD), { mtu: MTU })
+  : LinuxTun.create('tsgo%d', { mtu: MTU });
 out({ step: 'created', vnetHdr: tun.vnetHdr, offloads: tun.offloads });
 ip('link', 'set', tun.name, 'up');
 ip('addr', 'add', '10.88.0.1/24', 'dev', tun.name);
@@ -131,6 +133,16 @@ try {
 }
 `;
 
+/** Creates a TUN with IFF_TUN|IFF_NO_PI|IFF_VNET_HDR and execs node on it (WG_TUN_FD). */
+const VNET_LAUNCHER = String.raw`
+import fcntl, os, struct, sys
+fd = os.open('/dev/net/tun', os.O_RDWR)
+fcntl.ioctl(fd, 0x400454ca, struct.pack('16sH22x', b'tsgov%d', 0x5001))
+os.set_inheritable(fd, True)
+os.environ['WG_TUN_FD'] = str(fd)
+os.execvp('node', ['node', 'child.mjs', 'fromfd'])
+`;
+
 suite('LinuxTun offloads in a network namespace (root)', () => {
   const ns = `tsg-off-${randomBytes(4).toString('hex')}`;
   let dir = '';
@@ -145,6 +157,7 @@ suite('LinuxTun offloads in a network namespace (root)', () => {
     symlinkSync(join(repo, 'native'), join(dir, 'native'));
     writeFileSync(join(dir, 'package.json'), '{"type":"module"}');
     writeFileSync(join(dir, 'child.mjs'), CHILD);
+    writeFileSync(join(dir, 'vnet.py'), VNET_LAUNCHER);
     execFileSync('ip', ['netns', 'add', ns]);
     execFileSync('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
   });
@@ -159,7 +172,8 @@ suite('LinuxTun offloads in a network namespace (root)', () => {
   });
 
   async function runChild(mode: string, env: Record<string, string> = {}): Promise<Record<string, any>[]> {
-    const child = spawn('ip', ['netns', 'exec', ns, 'node', 'child.mjs', mode], {
+    const cmd = mode === 'fromfd' ? ['python3', 'vnet.py'] : ['node', 'child.mjs', mode];
+    const child = spawn('ip', ['netns', 'exec', ns, ...cmd], {
       cwd: dir, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env },
     });
     let stdout = '';
@@ -211,6 +225,20 @@ suite('LinuxTun offloads in a network namespace (root)', () => {
     expect(again.flags & 0x07).toBe(0x07);
     expect(again.got).toBe(again.sent);
     expect(again.after.superPackets).toBeGreaterThan(off.after.superPackets);
+  });
+
+  it('adopts an inherited IFF_VNET_HDR fd (WG_TUN_FD) with offloads', async () => {
+    const lines = await runChild('fromfd', { TSGUARD_OFFLOADS: '1' });
+    const created = by(lines, 'created');
+    expect(created.vnetHdr).toBe(true);
+    expect(created.offloads & 0x07).toBe(0x07);
+    const on = by(lines, 'on');
+    for (const r of on.results) {
+      expect(r.got).toBe(r.sent);
+      expect(r.stats.superPackets).toBeGreaterThan(0);
+    }
+    expect(on.stats.badSum).toBe(0);
+    expect(on.stats.tooBig).toBe(0);
   });
 
   it('with TSGUARD_OFFLOADS=0 opens the TUN without a virtio header and still carries TCP intact', async () => {
