@@ -5,7 +5,8 @@
  * import { Device, MemoryTun, UdpBind, generateKeyPair } from 'tsguard';
  * ```
  */
-export { Device, type DeviceOptions, type PeerConfig, type PeerInfo, type PacketTap } from './device/device.js';
+export { Device, type DeviceOptions, type PeerInfo, type PacketTap } from './device/device.js';
+export type { PeerConfig } from './device/peer-config.js';
 export type { DeviceEvents } from './device/events.js';
 export type { Logger } from './device/logger.js';
 export type { DropCounters } from './device/stats.js';

@@ -1,6 +1,6 @@
 import { systemClock, type Clock, type RandomSource } from '../clock.js';
 import { MAX_PEERS, REKEY_TIMEOUT_JITTER_MAX, DEFAULT_MTU, MAX_PADDING_MTU } from '../constants.js';
-import { base64ToKey, bytesToHex, constantTimeEqual, cryptoRandom, isAllZero, keyToBase64, type TransportCipher } from '../crypto/index.js';
+import { bytesToHex, constantTimeEqual, cryptoRandom, isAllZero, keyToBase64, type TransportCipher } from '../crypto/index.js';
 import type { Bind } from '../io/bind.js';
 import { Endpoint } from '../io/endpoint.js';
 import { PacketBatch } from '../io/packet-batch.js';
@@ -12,7 +12,7 @@ import {
   createRemoteIdentity,
   type LocalIdentity,
 } from '../noise/index.js';
-import { AllowedIPs, formatPrefix, parsePrefix } from '../routing/index.js';
+import { AllowedIPs, formatPrefix } from '../routing/index.js';
 import type { Keypair } from '../session/keypair.js';
 import {
   GIVE_UP,
@@ -37,6 +37,7 @@ import { NATIVE_ADDON_PATH } from '../io/native.js';
 import { newDropCounters, type DropCounters } from './stats.js';
 import { cipherFactory, RunScratch, type CipherKind } from './cipher-runs.js';
 import { applySetOps } from './uapi-apply.js';
+import { peerConfigOps, toKey, type PeerConfig } from './peer-config.js';
 
 /** What an index in the index table names: a pending handshake of a peer, or a session. */
 export interface IndexEntry {
@@ -74,20 +75,6 @@ export interface DeviceOptions {
   cryptoCompletion?: CompletionMode;
 }
 
-/** A peer's configuration for `setPeer` (library form of a UAPI peer section). */
-export interface PeerConfig {
-  /** 32 bytes or base64. */
-  publicKey: Uint8Array | string;
-  /** 32 bytes or base64; null/zero = none. */
-  presharedKey?: Uint8Array | string | null;
-  /** `host:port` / `[v6]:port`, or an Endpoint. */
-  endpoint?: string | Endpoint | null;
-  /** CIDR prefixes; replaces the peer's list when given. */
-  allowedIPs?: string[];
-  /** Seconds; 0 = off. */
-  persistentKeepalive?: number;
-}
-
 /** Read-only view of a peer for the library API. */
 export interface PeerInfo {
   publicKey: string;
@@ -106,11 +93,6 @@ export interface PacketTap {
   udpOut?(bytes: Uint8Array): void;
 }
 
-function toKey(k: Uint8Array | string, what: string): Uint8Array {
-  if (typeof k === 'string') return base64ToKey(k);
-  if (k.length !== 32) throw new RangeError(`${what} must be 32 bytes`);
-  return k;
-}
 
 /**
  * A WireGuard interface: peers, sessions, handshakes and the data path between a TUN and
@@ -411,28 +393,7 @@ export class Device extends TypedEmitter<DeviceEvents> {
 
   /** Add or update a peer. */
   setPeer(config: PeerConfig): void {
-    const ops: SetOp[] = [{ op: 'public_key', key: toKey(config.publicKey, 'public key') }];
-    if (config.presharedKey !== undefined) {
-      ops.push({ op: 'preshared_key', key: config.presharedKey === null ? new Uint8Array(32) : toKey(config.presharedKey, 'preshared key') });
-    }
-    if (config.endpoint !== undefined && config.endpoint !== null) {
-      const ep = typeof config.endpoint === 'string' ? Endpoint.parse(config.endpoint) : config.endpoint;
-      if (!ep) throw new TypeError(`invalid endpoint: ${String(config.endpoint)}`);
-      ops.push({ op: 'endpoint', endpoint: ep });
-    }
-    if (config.persistentKeepalive !== undefined) {
-      const s = config.persistentKeepalive;
-      if (!Number.isInteger(s) || s < 0 || s > 65535) throw new RangeError('persistentKeepalive must be 0..65535');
-      ops.push({ op: 'persistent_keepalive_interval', seconds: s });
-    }
-    if (config.allowedIPs !== undefined) {
-      ops.push({ op: 'replace_allowed_ips' });
-      for (const text of config.allowedIPs) {
-        const p = parsePrefix(text);
-        if (!p) throw new TypeError(`invalid allowed IP: ${text}`);
-        ops.push({ op: 'allowed_ip', family: p.family, addr: p.addr, bits: p.bits, remove: false });
-      }
-    }
+    const ops = peerConfigOps(config);
     const result = applySetOps(this, ops);
     if (result instanceof Promise) throw new Error('unexpected asynchronous peer update');
     if (result !== 0) throw new Error(`peer update failed: ${result.message}`);
