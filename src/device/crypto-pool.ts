@@ -149,7 +149,11 @@ export class CryptoPool {
    * Referenced only while jobs are in flight: a pending Atomics.waitAsync does not keep the
    * event loop alive by itself, and in-flight packets must not be lost to an early exit.
    */
-  private readonly keepAlive = setInterval(() => {}, 1 << 30);
+  // It also drains every 20 ms: if a waitAsync wake-up were ever missed (one CI run stalled
+  // with finished jobs undelivered), the cost is a short delay instead of a stall.
+  private readonly keepAlive = setInterval(() => {
+    if (this.fifoLen > 0 && !this.closed) this.drain();
+  }, 20);
   private readonly onWake = (): void => {
     this.waiting = false;
     this.drain();
