@@ -17,6 +17,8 @@ export { Endpoint } from './io/endpoint.js';
 export { MemoryTun, type MemoryTunOptions } from './io/memory-tun.js';
 export { MemoryNetwork, MemoryBind, type MemoryBindOptions, type MemoryNetworkOptions } from './io/memory-bind.js';
 export { UdpBind } from './io/udp-bind.js';
+export { LinuxTun } from './io/linux-tun.js';
+export { NativeBind } from './io/native-bind.js';
 export { systemClock, type Clock, type RandomSource, type TimerHandle } from './clock.js';
 export { ManualClock } from './manual-clock.js';
 export { generateKeyPair, publicKeyFromPrivate, type KeyPair } from './keys.js';
