@@ -1,7 +1,7 @@
 /**
  * One unit of work for the crypto workers: a batch of packets copied into SharedArrayBuffer
  * memory the device owns (the TUN's or bind's batch is only valid during its callback), with
- * per-packet crypto entries. It has the shape of a PacketBatch, so after sealing it goes to
+ * per-packet crypto entries. It is a PacketView, so after sealing it goes to
  * `bind.send` as it is, and after opening to `tun.write`.
  *
  * Layout of the one SharedArrayBuffer (the worker rebuilds the same views from `layout`):
@@ -10,7 +10,7 @@
  *   | meta i32[cap] | status u8[cap] | endpoints u8[cap*48] | data u8[arena]
  */
 import { ENDPOINT_RECORD_SIZE } from '../io/endpoint.js';
-import { HEADROOM, TAILROOM } from '../io/packet-batch.js';
+import { HEADROOM, TAILROOM, type PacketView } from '../io/packet-batch.js';
 import type { Keypair } from '../session/keypair.js';
 import type { Peer } from './peer.js';
 
@@ -79,10 +79,10 @@ export interface RunView {
 /** Room each packet needs in the arena beyond its bytes (header room in front, tag and padding after). */
 const PACKET_OVERHEAD = HEADROOM + TAILROOM;
 
-export class CryptoJob {
+export class CryptoJob implements PacketView {
   readonly sab: SharedArrayBuffer;
   readonly ctl: Int32Array;
-  // PacketBatch shape (bind.send / tun.write read these).
+  // PacketView (bind.send / tun.write read these).
   readonly data: Uint8Array;
   readonly offsets: Uint32Array;
   readonly lengths: Uint32Array;
@@ -156,19 +156,7 @@ export class CryptoJob {
     return start;
   }
 
-  // ---- the rest of the PacketBatch shape (slow paths and taps only)
-
-  slotStart(i: number): number {
-    return this.offsets[i] - HEADROOM;
-  }
-
-  packetStart(i: number): number {
-    return this.offsets[i];
-  }
-
-  get maxPacket(): number {
-    return this.layout.arena - PACKET_OVERHEAD;
-  }
+  // ---- the rest of PacketView (taps only)
 
   packet(i: number): Uint8Array {
     return this.data.subarray(this.offsets[i], this.offsets[i] + this.lengths[i]);
@@ -176,23 +164,5 @@ export class CryptoJob {
 
   endpointOffset(i: number): number {
     return i * ENDPOINT_RECORD_SIZE;
-  }
-
-  push(bytes: Uint8Array, endpoint?: Uint8Array): number {
-    const off = this.reserve(bytes.length);
-    if (off < 0) return -1;
-    const i = this.count++;
-    this.data.set(bytes, off);
-    this.offsets[i] = off;
-    this.lengths[i] = bytes.length;
-    const e = i * ENDPOINT_RECORD_SIZE;
-    if (endpoint) this.endpoints.set(endpoint.subarray(0, ENDPOINT_RECORD_SIZE), e);
-    else this.endpoints.fill(0, e, e + ENDPOINT_RECORD_SIZE);
-    this.meta[i] = 0;
-    return i;
-  }
-
-  clear(): void {
-    this.count = 0;
   }
 }

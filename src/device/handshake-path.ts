@@ -32,6 +32,7 @@ import {
   type SessionKeys,
 } from '../noise/index.js';
 import { Keypair } from '../session/keypair.js';
+import { readU32LE } from '../noise/messages.js';
 import type { Device, IndexEntry } from './device.js';
 import type { Peer } from './peer.js';
 import { flushStaged, sendKeepalive } from './send-path.js';
@@ -128,7 +129,7 @@ function handleHandshakeMessage(dev: Device, msg: Uint8Array, source: Uint8Array
   }
   if (dev.handshakes.isUnderLoad(now)) {
     if (!checker.checkMac2(msg, msg.length, source, 0, now)) {
-      const sender = readU32(msg, 4);
+      const sender = readU32LE(msg, 4);
       const reply = checker.createReply(msg, msg.length, sender, source, 0, now);
       if (reply) sendTo(dev, reply, source);
       dev.drops.underLoad++;
@@ -195,7 +196,7 @@ function handleInitiation(dev: Device, msg: Uint8Array, source: Uint8Array, now:
 }
 
 function handleResponse(dev: Device, msg: Uint8Array, source: Uint8Array, now: number): void {
-  const entry = dev.indices.get(readU32(msg, 8));
+  const entry = dev.indices.get(readU32LE(msg, 8));
   const peer = entry?.peer;
   if (!entry || entry.keypair !== null || !peer || !peer.handshake || !peer.remote) {
     dev.drops.unknownIndex++;
@@ -222,7 +223,7 @@ function handleResponse(dev: Device, msg: Uint8Array, source: Uint8Array, now: n
 }
 
 function handleCookieReply(dev: Device, msg: Uint8Array, now: number): void {
-  const entry = dev.indices.get(readU32(msg, 4));
+  const entry = dev.indices.get(readU32LE(msg, 4));
   if (!entry) {
     dev.drops.unknownIndex++;
     return;
@@ -300,6 +301,3 @@ function sendTo(dev: Device, bytes: Uint8Array, record: Uint8Array): boolean {
   return true;
 }
 
-function readU32(b: Uint8Array, off: number): number {
-  return (b[off] | (b[off + 1] << 8) | (b[off + 2] << 16) | (b[off + 3] << 24)) >>> 0;
-}

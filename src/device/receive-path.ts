@@ -11,7 +11,7 @@
  * Per-peer counters and timers are updated once per batch, not per packet.
  */
 import { Endpoint, ENDPOINT_RECORD_SIZE } from '../io/endpoint.js';
-import type { PacketBatch } from '../io/packet-batch.js';
+import type { PacketBatch, PacketView } from '../io/packet-batch.js';
 import type { Keypair } from '../session/keypair.js';
 import type { Device } from './device.js';
 import { sendInitiation } from './handshake-path.js';
@@ -19,6 +19,7 @@ import { ipFamily, ipLength, srcOffset } from './ip.js';
 import type { Peer } from './peer.js';
 import { flushStaged } from './send-path.js';
 import { openRun } from './cipher-runs.js';
+import { readI32LE, readU32LE } from '../noise/messages.js';
 import type { CryptoJob, RunView } from './crypto-job.js';
 
 const TRANSPORT_MIN = 32;
@@ -59,7 +60,7 @@ export function receiveUdpBatch(dev: Device, batch: PacketBatch): void {
       dev.drops.malformed++;
       continue;
     }
-    const kp = dev.indices.get(readI32(data, off + 4))?.keypair;
+    const kp = dev.indices.get(readI32LE(data, off + 4))?.keypair;
     if (kp === null || kp === undefined) {
       dev.drops.unknownIndex++;
       continue;
@@ -68,8 +69,8 @@ export function receiveUdpBatch(dev: Device, batch: PacketBatch): void {
       dev.drops.expiredSession++;
       continue;
     }
-    const lo = readU32(data, off + 8);
-    const hi = readU32(data, off + 12);
+    const lo = readU32LE(data, off + 8);
+    const hi = readU32LE(data, off + 12);
     if (!kp.replay.check(lo, hi)) {
       dev.drops.replayed++;
       continue;
@@ -114,7 +115,7 @@ export function completeReceive(dev: Device, job: CryptoJob): void {
  * Pass 3: authenticated packets update state and go to the TUN, in arrival order. Entry k
  * of `run` (k < c) is datagram run.index[k] of `batch`, opened in place, of session kps[k].
  */
-function acceptOpened(dev: Device, batch: PacketBatch | CryptoJob, run: RunView, kps: (Keypair | null)[], c: number, now: number): void {
+function acceptOpened(dev: Device, batch: PacketView, run: RunView, kps: (Keypair | null)[], c: number, now: number): void {
   const data = batch.data;
   const gen = ++dev.batchGen;
   const touched = dev.touched;
@@ -195,13 +196,6 @@ function confirmNext(dev: Device, peer: Peer, kp: Keypair): boolean {
   return true;
 }
 
-/** Signed read: stays a small integer (no heap number) for index lookups. */
-function readI32(b: Uint8Array, off: number): number {
-  return b[off] | (b[off + 1] << 8) | (b[off + 2] << 16) | (b[off + 3] << 24);
-}
 
-function readU32(b: Uint8Array, off: number): number {
-  return (b[off] | (b[off + 1] << 8) | (b[off + 2] << 16) | (b[off + 3] << 24)) >>> 0;
-}
 
 

@@ -11,10 +11,11 @@
  * The TUN's batch is rewritten in place and handed to the bind: no copy, no allocation per
  * packet. Packets of one peer keep their TUN order (C13).
  */
-import { AEAD_TAG_SIZE, MAX_PADDING_MTU, MESSAGE_TRANSPORT, MESSAGE_TRANSPORT_HEADER_SIZE } from '../constants.js';
+import { AEAD_TAG_SIZE, MAX_PADDING_MTU, MESSAGE_TRANSPORT_HEADER_SIZE } from '../constants.js';
 import { ENDPOINT_RECORD_SIZE, EP_FLAGS, EP_FLAG_LOCAL } from '../io/endpoint.js';
 import { HEADROOM, PacketBatch } from '../io/packet-batch.js';
 import { sealRun, type RunScratch } from './cipher-runs.js';
+import { writeTransportHeader } from '../noise/messages.js';
 import type { CryptoJob } from './crypto-job.js';
 import { poolKeyOf } from './crypto-pool.js';
 import type { Keypair } from '../session/keypair.js';
@@ -157,13 +158,7 @@ function prepareMessage(kp: Keypair, data: Uint8Array, off: number, len: number,
   const lo = kp.sendLo;
   const hi = kp.sendHi;
   kp.advanceSend();
-  data[hdr] = MESSAGE_TRANSPORT;
-  data[hdr + 1] = 0;
-  data[hdr + 2] = 0;
-  data[hdr + 3] = 0;
-  writeU32(data, hdr + 4, kp.remoteIndex);
-  writeU32(data, hdr + 8, lo);
-  writeU32(data, hdr + 12, hi);
+  writeTransportHeader(data, hdr, kp.remoteIndex, lo, hi);
   run.offsets[at] = off;
   run.lengths[at] = padded;
   run.counterLo[at] = lo;
@@ -171,12 +166,6 @@ function prepareMessage(kp: Keypair, data: Uint8Array, off: number, len: number,
   return padded;
 }
 
-function writeU32(b: Uint8Array, off: number, v: number): void {
-  b[off] = v & 0xff;
-  b[off + 1] = (v >>> 8) & 0xff;
-  b[off + 2] = (v >>> 16) & 0xff;
-  b[off + 3] = (v >>> 24) & 0xff;
-}
 
 /**
  * Send a peer's staged packets if a usable session and an endpoint exist; otherwise start a

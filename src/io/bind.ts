@@ -1,4 +1,4 @@
-import type { PacketBatch } from './packet-batch.js';
+import type { PacketBatch, PacketView } from './packet-batch.js';
 
 /** A failure to bind or configure sockets, carrying the errno the UAPI reports. */
 export class BindError extends Error {
@@ -41,7 +41,7 @@ export interface Bind {
    * Send `batch.count` datagrams, each to the endpoint record at its index. Synchronous and
    * best-effort (a failed send drops the packet and clears a cached sticky source).
    */
-  send(batch: PacketBatch): void;
+  send(batch: PacketView): void;
   /** Set SO_MARK on both sockets (0 clears it). Throws BindError on failure. */
   setMark(mark: number): void;
   /** Close both sockets. Idempotent. */

@@ -13,7 +13,7 @@ import {
   errnoError, loadNative, NL_DELLINK, NL_NEWLINK, offloadsFromEnv,
   type NativeAddon, type NativeTunInfo, type NetlinkHandle,
 } from './native.js';
-import { DEFAULT_BATCH_CAPACITY, HEADROOM, PacketBatch } from './packet-batch.js';
+import { DEFAULT_BATCH_CAPACITY, HEADROOM, PacketBatch, type PacketView } from './packet-batch.js';
 import type { TunDevice, TunEvent, TunHandler } from './tun.js';
 
 const IFF_UP = 1;
@@ -99,20 +99,17 @@ export class LinuxTun implements TunDevice {
   /** Creates a TUN (`%d` in the name is expanded by the kernel). Throws with the errno text. */
   static create(name: string, opts: LinuxTunOptions = {}): LinuxTun {
     const native = loadNative();
-    const info = native.tunOpen(name, opts.offloads ?? offloadsFromEnv());
-    try {
-      if (opts.mtu !== undefined) native.ifSetMtu(info.name, opts.mtu);
-      return new LinuxTun(native, info, opts);
-    } catch (e) {
-      native.tunClose(info.handle);
-      throw e;
-    }
+    return LinuxTun.adopt(native, native.tunOpen(name, opts.offloads ?? offloadsFromEnv()), opts);
   }
 
   /** Adopts an inherited TUN fd (WG_TUN_FD); a TUN without IFF_NO_PI is handled too. */
   static fromFd(fd: number, opts: LinuxTunOptions = {}): LinuxTun {
     const native = loadNative();
-    const info = native.tunFromFd(fd, opts.offloads ?? offloadsFromEnv());
+    return LinuxTun.adopt(native, native.tunFromFd(fd, opts.offloads ?? offloadsFromEnv()), opts);
+  }
+
+  /** Set the MTU if asked and wrap the opened TUN; closes it if that fails. */
+  private static adopt(native: NativeAddon, info: NativeTunInfo, opts: LinuxTunOptions): LinuxTun {
     try {
       if (opts.mtu !== undefined) native.ifSetMtu(info.name, opts.mtu);
       return new LinuxTun(native, info, opts);
@@ -182,7 +179,7 @@ export class LinuxTun implements TunDevice {
     );
   }
 
-  write(batch: PacketBatch): void {
+  write(batch: PacketView): void {
     if (this.closed || batch.count === 0) return;
     const r = this.native.tunWrite(this.info.handle, batch.data, batch.offsets, batch.lengths, batch.count);
     if (r < 0) this.fail(errnoError(this.native, 'TUN write', -r));

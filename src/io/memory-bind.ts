@@ -12,7 +12,7 @@ import {
   formatIPv4,
   formatIPv6,
 } from './endpoint.js';
-import { DEFAULT_BATCH_CAPACITY, PacketBatch } from './packet-batch.js';
+import { DEFAULT_BATCH_CAPACITY, PacketBatch, type PacketView } from './packet-batch.js';
 
 const EADDRINUSE = 98;
 /** Linux's default ip_local_port_range, where port 0 is allocated from. */
@@ -331,7 +331,7 @@ export class MemoryBind implements Bind {
     if (this.queued > 0) this.schedule();
   }
 
-  send(batch: PacketBatch): void {
+  send(batch: PacketView): void {
     if (this.boundPort === 0) return;
     const rec = batch.endpoints;
     for (let i = 0; i < batch.count; i++) {

@@ -1,5 +1,5 @@
 import { DEFAULT_MTU } from '../constants.js';
-import { DEFAULT_BATCH_CAPACITY, PacketBatch } from './packet-batch.js';
+import { DEFAULT_BATCH_CAPACITY, PacketBatch, type PacketView } from './packet-batch.js';
 import type { TunDevice, TunEvent, TunHandler } from './tun.js';
 
 export interface MemoryTunOptions {
@@ -99,7 +99,7 @@ export class MemoryTun implements TunDevice {
     return accepted;
   }
 
-  write(batch: PacketBatch): void {
+  write(batch: PacketView): void {
     if (this.closed) return;
     for (let i = 0; i < batch.count; i++) {
       const copy = batch.data.slice(batch.offsets[i], batch.offsets[i] + batch.lengths[i]);

@@ -12,7 +12,7 @@ import {
   loadNative, isNativeErrnoError, offloadsFromEnv, UDP_OFFLOAD_GRO, UDP_OFFLOAD_GSO, UDP_OFFLOAD_GSO_REFUSED,
   type NativeAddon, type UdpHandle,
 } from './native.js';
-import { DEFAULT_BATCH_CAPACITY, HEADROOM, PacketBatch } from './packet-batch.js';
+import { DEFAULT_BATCH_CAPACITY, HEADROOM, PacketBatch, type PacketView } from './packet-batch.js';
 
 export { SEND_DROPPED, SEND_SOURCE_CLEARED } from './native.js';
 
@@ -126,9 +126,9 @@ export class NativeBind implements Bind {
     );
   }
 
-  send(batch: PacketBatch): void {
+  send(batch: PacketView): void {
     if (this.closed || batch.count === 0) return;
-    if (this.sendStatus.length < batch.count) this.sendStatus = new Uint8Array(batch.capacity);
+    if (this.sendStatus.length < batch.count) this.sendStatus = new Uint8Array(Math.max(batch.count, 2 * this.sendStatus.length));
     this.native.udpSend(
       this.handle, batch.data, batch.offsets, batch.lengths, batch.endpoints, batch.count, this.sendStatus,
     );

@@ -26,7 +26,24 @@ export const MAX_PACKET = 65_535;
 export const DEFAULT_SLOT_SIZE = HEADROOM + 65_536 + TAILROOM;
 export const DEFAULT_BATCH_CAPACITY = 64;
 
-export class PacketBatch {
+/**
+ * What a consumer of finished packets reads (Bind.send, TunDevice.write, taps): the packets
+ * and their endpoint records, nothing about how slots are carved. PacketBatch implements it,
+ * and so does a crypto worker's job buffer.
+ */
+export interface PacketView {
+  readonly data: Uint8Array;
+  readonly offsets: Uint32Array;
+  readonly lengths: Uint32Array;
+  readonly endpoints: Uint8Array;
+  count: number;
+  /** A view of packet i (allocates: slow paths and taps only). */
+  packet(i: number): Uint8Array;
+  /** Offset of packet i's endpoint record in `endpoints`. */
+  endpointOffset(i: number): number;
+}
+
+export class PacketBatch implements PacketView {
   readonly data: Uint8Array;
   readonly offsets: Uint32Array;
   readonly lengths: Uint32Array;

@@ -1,4 +1,4 @@
-import type { PacketBatch } from './packet-batch.js';
+import type { PacketBatch, PacketView } from './packet-batch.js';
 
 /** Something that happened to the interface, reported by the TUN implementation. */
 export type TunEvent =
@@ -35,7 +35,7 @@ export interface TunDevice {
    * Write `batch.count` packets (offsets/lengths) to the interface. Synchronous and
    * best-effort: packets the interface cannot take are dropped. The batch is not retained.
    */
-  write(batch: PacketBatch): void;
+  write(batch: PacketView): void;
   /** Stop reading and release the interface. Idempotent. */
   close(): void;
 }

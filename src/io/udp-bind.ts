@@ -12,7 +12,7 @@ import {
   formatIPv6,
   parseIPv6,
 } from './endpoint.js';
-import { DEFAULT_BATCH_CAPACITY, PacketBatch } from './packet-batch.js';
+import { DEFAULT_BATCH_CAPACITY, PacketBatch, type PacketView } from './packet-batch.js';
 
 const EADDRINUSE = 98;
 const EOPNOTSUPP = 95;
@@ -104,7 +104,7 @@ export class UdpBind implements Bind {
     this.handler = handler;
   }
 
-  send(batch: PacketBatch): void {
+  send(batch: PacketView): void {
     const s = this.sockets;
     if (!s) return;
     if (this.txViewOf !== batch.data) {

@@ -66,6 +66,14 @@ export function readU32LE(buf: Uint8Array, off: number): number {
   return (buf[off] | (buf[off + 1] << 8) | (buf[off + 2] << 16) | (buf[off + 3] << 24)) >>> 0;
 }
 
+/**
+ * Signed read of the same bytes: stays a small integer to V8 (no heap number), which is what
+ * the packet path wants for index lookups (IndexTable keys are int32).
+ */
+export function readI32LE(buf: Uint8Array, off: number): number {
+  return buf[off] | (buf[off + 1] << 8) | (buf[off + 2] << 16) | (buf[off + 3] << 24);
+}
+
 export function writeU32LE(buf: Uint8Array, off: number, v: number): void {
   buf[off] = v & 0xff;
   buf[off + 1] = (v >>> 8) & 0xff;
